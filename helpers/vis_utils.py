@@ -1,0 +1,114 @@
+"""Pictures the notebooks show: image grids, examples per class, class templates, curves."""
+
+from math import ceil, sqrt
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def visualize_grid(Xs, ubound=255.0, padding=1):
+    """
+    Tile a batch of images into one image, each rescaled to [0, ubound].
+
+    Inputs:
+    - Xs: Data of shape (N, H, W, C)
+    - ubound: Output pixels lie in [0, ubound]
+    - padding: Blank pixels between tiles
+
+    Returns:
+    - grid: Array of shape (G * (H + padding) - padding, G * (W + padding) - padding, C), G = ceil(sqrt(N))
+    """
+    Xs = np.asarray(Xs)
+    if Xs.ndim != 4:
+        raise ValueError(f"visualize_grid expects images of shape (N, H, W, C), got {Xs.shape}")
+    N, H, W, C = Xs.shape
+    grid_size = int(ceil(sqrt(N)))
+    grid = np.zeros((grid_size * (H + padding) - padding, grid_size * (W + padding) - padding, C))
+    for i in range(N):
+        y0, x0 = (i // grid_size) * (H + padding), (i % grid_size) * (W + padding)
+        img = Xs[i]
+        low, high = np.min(img), np.max(img)
+        grid[y0:y0 + H, x0:x0 + W] = ubound * (img - low) / max(high - low, 1e-12)
+    return grid
+
+
+def plot_class_examples(X, y, classes, samples_per_class=7, seed=0):
+    """
+    Show a few random training images of each class, one column per class.
+
+    Inputs:
+    - X: Images of shape (N, 32, 32, 3), pixel values 0..255
+    - y: Labels of shape (N,)
+    - classes: Class names, indexed by label
+    - samples_per_class: Rows of the figure
+    - seed: Seed for choosing the examples
+    """
+    rng = np.random.default_rng(seed)
+    num_classes = len(classes)
+    fig, axes = plt.subplots(samples_per_class, num_classes, figsize=(1.2 * num_classes, 1.2 * samples_per_class))
+    for label, name in enumerate(classes):
+        idxs = np.flatnonzero(y == label)
+        chosen = rng.choice(idxs, min(samples_per_class, idxs.size), replace=False) if idxs.size else []
+        for row in range(samples_per_class):
+            ax = axes[row, label]
+            ax.axis("off")
+            if row < len(chosen):
+                ax.imshow(X[chosen[row]].astype("uint8"))
+        axes[0, label].set_title(name)
+    fig.tight_layout()
+    return fig
+
+
+def plot_class_templates(W, classes, image_shape=(32, 32, 3)):
+    """
+    Show the weights of a linear classifier as one image per class.
+
+    Inputs:
+    - W: Weights of shape (D, C) or (D + 1, C) (a trailing bias row is dropped), D = prod(image_shape)
+    - classes: Class names, length C
+    - image_shape: Shape of one image
+    """
+    D = int(np.prod(image_shape))
+    W = np.asarray(W)
+    if W.shape[0] not in (D, D + 1) or W.shape[1] != len(classes):
+        raise ValueError(f"W must have shape ({D}[+1], {len(classes)}), got {W.shape}")
+    templates = W[:D].T.reshape(len(classes), *image_shape)
+    low, high = templates.min(), templates.max()
+    fig, axes = plt.subplots(1, len(classes), figsize=(1.3 * len(classes), 1.8))
+    for ax, name, template in zip(axes, classes, templates, strict=True):
+        ax.imshow((255.0 * (template - low) / (high - low)).astype("uint8"))
+        ax.set_title(name)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def plot_training_curves(loss_history, train_acc_history=None, val_acc_history=None, title=None):
+    """
+    Plot the loss per iteration and, when given, train/validation accuracy per epoch.
+
+    Inputs:
+    - loss_history: Sequence of losses, one per iteration
+    - train_acc_history, val_acc_history: Sequences of accuracies, one per epoch (or check)
+    - title: Optional figure title
+    """
+    has_acc = train_acc_history is not None or val_acc_history is not None
+    fig, axes = plt.subplots(1, 2 if has_acc else 1, figsize=(12 if has_acc else 6, 4))
+    axes = np.atleast_1d(axes)
+    axes[0].plot(loss_history, lw=0.8)
+    axes[0].set_xlabel("iteration")
+    axes[0].set_ylabel("loss")
+    axes[0].set_title("training loss")
+    if has_acc:
+        if train_acc_history is not None:
+            axes[1].plot(train_acc_history, "-o", label="train")
+        if val_acc_history is not None:
+            axes[1].plot(val_acc_history, "-o", label="val")
+        axes[1].set_xlabel("epoch")
+        axes[1].set_ylabel("accuracy")
+        axes[1].set_title("classification accuracy")
+        axes[1].legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
