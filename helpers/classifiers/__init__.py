@@ -1,0 +1,1 @@
+"""Classifiers of the course: k-NN, linear classifiers, the two-layer net and the deeper nets."""
