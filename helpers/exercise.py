@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers import repo_root
-from helpers.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
+from helpers.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array
 
 STRICT_VARIABLE = "CS231N_STRICT"
 NOTEBOOK_VARIABLE = "CS231N_NOTEBOOK"

@@ -138,8 +138,8 @@ def _synthetic_notebook():
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell("import numpy as np\nfrom helpers.exercise import exercise, check_exercise"),
-        nbformat.v4.new_code_cell(
-            "@exercise(np.add)\ndef add(x1, x2):\n    # YOUR CODE HERE\n    raise NotImplementedError"),
+        nbformat.v4.new_code_cell("@exercise(np.add)\ndef add(x1, x2):\n"
+                                  "    # YOUR CODE HERE\n    raise NotImplementedError"),
         nbformat.v4.new_code_cell("check_exercise(add, np.ones(3), np.arange(3.0))"),
     ]
     return nb
@@ -163,7 +163,8 @@ def test_untouched_notebook_falls_back(tmp_path, kernel_env):
 
 
 def test_solved_notebook_passes_in_strict_mode(tmp_path, kernel_env):
-    nb = execute(solved(_synthetic_notebook()), tmp_path / "x.ipynb", {**kernel_env, "CS231N_STRICT": "1"})
+    strict = {**kernel_env, "CS231N_STRICT": "1"}
+    nb = execute(solved(_synthetic_notebook()), tmp_path / "x.ipynb", strict)
     assert "add: OK" in nb.cells[2].outputs[0]["text"]
 
 
