@@ -112,3 +112,26 @@ def plot_training_curves(loss_history, train_acc_history=None, val_acc_history=N
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def show_net_weights(W1, image_shape=(32, 32, 3), title=None):
+    """
+    Show the first-layer weights of a network as images, one tile per hidden unit.
+
+    Inputs:
+    - W1: Weights of shape (D, H), D = prod(image_shape); column j is hidden unit j's template
+    - image_shape: Shape of one input image (H, W, C), channels last
+    - title: Optional figure title
+    """
+    W1 = np.asarray(W1)
+    D = int(np.prod(image_shape))
+    if W1.ndim != 2 or W1.shape[0] != D:
+        raise ValueError(f"W1 must have shape ({D}, H) for images of shape {image_shape}, got {W1.shape}")
+    tiles = W1.T.reshape(W1.shape[1], *image_shape)
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.imshow(visualize_grid(tiles, padding=3).astype("uint8"))
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
