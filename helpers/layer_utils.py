@@ -1,0 +1,141 @@
+"""Convenience "sandwich" layers: common sequences of layers from `helpers.layers`,
+each a forward function returning `(out, cache)` and its backward counterpart.
+
+The sandwiches take an optional `layers` table (see `layer_table`) so that a notebook can
+run a network on a learner's own implementations of the layers instead of the references.
+"""
+
+from helpers import layers as reference_layers
+
+NORMALIZATIONS = (None, "batchnorm", "layernorm")
+
+LAYER_NAMES = (
+    "affine_forward", "affine_backward", "relu_forward", "relu_backward",
+    "batchnorm_forward", "batchnorm_backward_alt", "layernorm_forward", "layernorm_backward",
+    "dropout_forward", "dropout_backward", "softmax_loss", "svm_loss",
+)
+
+
+def layer_table(overrides=None):
+    """
+    The layer functions a network runs: those of helpers.layers, some possibly replaced.
+
+    Inputs:
+    - overrides: Optional dict mapping names in LAYER_NAMES (e.g. 'batchnorm_forward') to
+      functions with the same signature, such as a learner's exercise functions
+
+    Returns:
+    - table: dict mapping every name in LAYER_NAMES to the function to call
+    """
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(LAYER_NAMES))
+    if unknown:
+        raise ValueError(f"layers can only replace {LAYER_NAMES}, got unknown names {unknown}")
+    for name, fn in overrides.items():
+        if not callable(fn):
+            raise ValueError(f"layers[{name!r}] must be a function, got {fn!r}")
+    table = {name: getattr(reference_layers, name) for name in LAYER_NAMES}
+    table.update(overrides)
+    return table
+
+
+def affine_relu_forward(x, w, b, layers=None):
+    """
+    Convenience layer that performs an affine transform followed by a ReLU.
+
+    Inputs:
+    - x: Input to the affine layer, of shape (N, d_1, ..., d_k)
+    - w: Weights for the affine layer, of shape (D, M) with D = d_1 * ... * d_k
+    - b: Biases for the affine layer, of shape (M,)
+    - layers: Optional table from layer_table(); None runs the reference layers
+
+    Returns a tuple of:
+    - out: Output from the ReLU, of shape (N, M)
+    - cache: Object to give to the backward pass
+    """
+    layers = layers or layer_table()
+    a, fc_cache = layers["affine_forward"](x, w, b)
+    out, relu_cache = layers["relu_forward"](a)
+    cache = (layers, fc_cache, relu_cache)
+    return out, cache
+
+
+def affine_relu_backward(dout, cache):
+    """
+    Backward pass for the affine-relu convenience layer.
+
+    Inputs:
+    - dout: Upstream derivatives, of shape (N, M)
+    - cache: Object from affine_relu_forward
+
+    Returns a tuple of:
+    - dx: Gradient with respect to x, of shape (N, d_1, ..., d_k)
+    - dw: Gradient with respect to w, of shape (D, M)
+    - db: Gradient with respect to b, of shape (M,)
+    """
+    layers, fc_cache, relu_cache = cache
+    da = layers["relu_backward"](dout, relu_cache)
+    dx, dw, db = layers["affine_backward"](da, fc_cache)
+    return dx, dw, db
+
+
+def _check_normalization(normalization):
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
+
+
+def affine_norm_relu_forward(x, w, b, gamma, beta, norm_param, normalization, layers=None):
+    """
+    Convenience layer: affine transform, then batch or layer normalization, then a ReLU.
+
+    Inputs:
+    - x: Input to the affine layer, of shape (N, d_1, ..., d_k)
+    - w: Weights for the affine layer, of shape (D, M) with D = d_1 * ... * d_k
+    - b: Biases for the affine layer, of shape (M,)
+    - gamma, beta: Scale and shift of the normalization, each of shape (M,)
+    - norm_param: bn_param for batchnorm_forward or ln_param for layernorm_forward
+    - normalization: 'batchnorm', 'layernorm', or None (no normalization: affine-relu)
+    - layers: Optional table from layer_table(); None runs the reference layers
+
+    Returns a tuple of:
+    - out: Output from the ReLU, of shape (N, M)
+    - cache: Object to give to the backward pass
+    """
+    _check_normalization(normalization)
+    layers = layers or layer_table()
+    a, fc_cache = layers["affine_forward"](x, w, b)
+    if normalization == "batchnorm":
+        a, norm_cache = layers["batchnorm_forward"](a, gamma, beta, norm_param)
+    elif normalization == "layernorm":
+        a, norm_cache = layers["layernorm_forward"](a, gamma, beta, norm_param)
+    else:
+        norm_cache = None
+    out, relu_cache = layers["relu_forward"](a)
+    cache = (layers, normalization, fc_cache, norm_cache, relu_cache)
+    return out, cache
+
+
+def affine_norm_relu_backward(dout, cache):
+    """
+    Backward pass for the affine-norm-relu convenience layer.
+
+    Inputs:
+    - dout: Upstream derivatives, of shape (N, M)
+    - cache: Object from affine_norm_relu_forward
+
+    Returns a tuple of:
+    - dx: Gradient with respect to x, of shape (N, d_1, ..., d_k)
+    - dw: Gradient with respect to w, of shape (D, M)
+    - db: Gradient with respect to b, of shape (M,)
+    - dgamma, dbeta: Gradients with respect to gamma and beta, of shape (M,);
+      None when the layer has no normalization
+    """
+    layers, normalization, fc_cache, norm_cache, relu_cache = cache
+    da = layers["relu_backward"](dout, relu_cache)
+    dgamma = dbeta = None
+    if normalization == "batchnorm":
+        da, dgamma, dbeta = layers["batchnorm_backward_alt"](da, norm_cache)
+    elif normalization == "layernorm":
+        da, dgamma, dbeta = layers["layernorm_backward"](da, norm_cache)
+    dx, dw, db = layers["affine_backward"](da, fc_cache)
+    return dx, dw, db, dgamma, dbeta
