@@ -104,6 +104,12 @@ def load_CIFAR10(root=None, verbose=True):
     - X_test: (N_test, 32, 32, 3) float64
     - y_test: (N_test,) int64
     """
+    X_train, y_train, X_test, y_test = _load_uint8(root, verbose)
+    return X_train.astype(np.float64), y_train, X_test.astype(np.float64), y_test
+
+
+def _load_uint8(root=None, verbose=True):
+    """load_CIFAR10 with uint8 images, so callers can take subsets before converting."""
     if root is not None:
         arrays = _load_folder(Path(root))
         source = f"CIFAR-10 from {root}"
@@ -120,7 +126,7 @@ def load_CIFAR10(root=None, verbose=True):
     X_train, y_train, X_test, y_test = arrays
     if verbose:
         print(f"Data: {source}: {len(y_train)} training and {len(y_test)} test images")
-    return X_train.astype(np.float64), y_train, X_test.astype(np.float64), y_test
+    return X_train, y_train, X_test, y_test
 
 
 def _split(num_training, num_validation, num_test, available_train, available_test):
@@ -152,7 +158,7 @@ def get_CIFAR10_linear_data(num_training=49000, num_validation=1000, num_test=10
     - X_val (num_validation, 3073), y_val; X_test (num_test, 3073), y_test; X_dev (num_dev, 3073), y_dev
     - mean_image (3072,): the mean of the training rows, subtracted from every split
     """
-    X_train, y_train, X_test, y_test = load_CIFAR10(verbose=verbose)
+    X_train, y_train, X_test, y_test = _load_uint8(verbose=verbose)
     _split(num_training, num_validation, num_test, len(y_train), len(y_test))
     if num_dev > num_training:
         raise ValueError(f"num_dev = {num_dev} exceeds num_training = {num_training}")
@@ -164,7 +170,7 @@ def get_CIFAR10_linear_data(num_training=49000, num_validation=1000, num_test=10
         "test": (X_test[:num_test], y_test[:num_test]),
         "dev": (X_train[dev], y_train[dev]),
     }
-    flat = {k: X.reshape(X.shape[0], -1) for k, (X, _) in splits.items()}
+    flat = {k: X.reshape(X.shape[0], -1).astype(np.float64) for k, (X, _) in splits.items()}
     mean_image = flat["train"].mean(axis=0)
     data = {"mean_image": mean_image}
     for k, (_, y) in splits.items():
@@ -188,13 +194,13 @@ def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000, sub
     Returns a dict with X_train (num_training, 3, 32, 32), y_train (num_training,),
     X_val, y_val, X_test, y_test, and mean_image (3, 32, 32) when subtract_mean is set.
     """
-    X_train, y_train, X_test, y_test = load_CIFAR10(verbose=verbose)
+    X_train, y_train, X_test, y_test = _load_uint8(verbose=verbose)
     _split(num_training, num_validation, num_test, len(y_train), len(y_test))
     val = slice(num_training, num_training + num_validation)
     data = {
-        "X_train": X_train[:num_training], "y_train": y_train[:num_training],
-        "X_val": X_train[val], "y_val": y_train[val],
-        "X_test": X_test[:num_test], "y_test": y_test[:num_test],
+        "X_train": X_train[:num_training].astype(np.float64), "y_train": y_train[:num_training],
+        "X_val": X_train[val].astype(np.float64), "y_val": y_train[val],
+        "X_test": X_test[:num_test].astype(np.float64), "y_test": y_test[:num_test],
     }
     if subtract_mean:
         mean_image = data["X_train"].mean(axis=0)

@@ -1,0 +1,489 @@
+"""Fetch, verify and install every dataset and pretrained weight the course uses.
+
+Run through `./setup_datasets.sh` (this file needs only the Python standard library,
+plus h5py for the structural check of the COCO files when it is installed):
+
+    ./setup_datasets.sh                      everything, downloaded from the canonical URLs
+    ./setup_datasets.sh cifar10 mnist        only these
+    ./setup_datasets.sh --from DIR cifar10   copy from a local mirror instead of downloading
+    ./setup_datasets.sh --list               what there is, and what is installed
+
+Every file is checked against a pinned checksum where one is published (or where the
+course pins one); where none is, its structure is checked and its sha256 is recorded on
+first install in datasets/checksums.json, so a later copy that differs is rejected.
+Files are written atomically (temporary file, verify, rename): an interrupted or corrupt
+download never replaces a good copy. Installing again is a no-op.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.request
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHUNK = 1 << 20
+
+
+class FetchError(RuntimeError):
+    """Something could not be fetched or verified; the message says what and how to retry."""
+
+
+# ----------------------------------------------------------------------------- specs
+
+@dataclass(frozen=True)
+class Digest:
+    """An accepted checksum: kind is 'md5', 'sha256', 'sha256-prefix' or 'gunzip-md5'
+    (the md5 of the decompressed content of a .gz file)."""
+    kind: str
+    value: str
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One installed file. `path` is relative to the datasets folder; `member` is its path
+    inside the source archive (if any); `digests` are the accepted checksums (empty: the
+    sha256 is recorded on first install and required from then on)."""
+    path: str
+    member: str | None = None
+    digests: tuple[Digest, ...] = ()
+    url: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class ArchiveSpec:
+    """A downloadable archive that provides some of a dataset's files."""
+    url: str
+    name: str
+    digests: tuple[Digest, ...] = ()
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    description: str
+    files: tuple[FileSpec, ...]
+    archives: tuple[ArchiveSpec, ...] = ()
+    structure_check: str | None = None  # name of a function in STRUCTURE_CHECKS
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _sha(*pairs):
+    return tuple(Digest(kind, value) for kind, value in pairs)
+
+
+CIFAR_ARCHIVE = ArchiveSpec(
+    url="https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+    name="cifar-10-python.tar.gz",
+    digests=_sha(("md5", "c58f30108f718f92721af3b95e74349a")),
+    size=170_498_071,
+)
+# sha256 of the files of the local CIFAR-10 mirror (a reconstruction, see its README).
+# Files extracted from the official archive are accepted through the archive's md5.
+_CIFAR_MIRROR_SHA256 = {
+    "batches.meta": "f962466ef690d46b226450fb9aadc74ba4bc64a76aa526b5827fe4bc5c7125cb",
+    "data_batch_1": "96ce624a774e8174ea6c1ad5073a4a0e952f4445124cbd6b17dd44ba2ad033d1",
+    "data_batch_2": "22692573f16d36cddd97a721be794ae156dcaeac00b3ef69573329c0318a690c",
+    "data_batch_3": "b336f2bd6a6b1b76aa8b6dbe4053b429754c6e798cf2b58ae5025ea8aefed6f2",
+    "data_batch_4": "1b5169e20f140b7661286a1670d2c00caca539913fac7f694d4a8d6f3d2cc465",
+    "data_batch_5": "9d5fcac56d30719afc9c80349967ff7d3ebb0d10d4c2af47b4be581b6d9b1587",
+    "test_batch": "74c93164cabdb9be319a03f90e74235a6c10d94463a7972cbeadf857051e1365",
+}
+
+MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+_MNIST = {  # file: (md5 of the original .gz, sha256 of the local mirror's copy, md5 of the decompressed content)
+    "train-images-idx3-ubyte.gz": ("f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                                   "db8f937d487057fb14a9f0fbe97f0bc8d311ab41b750d41e1ff37c43b9e55e19",
+                                   "6bbc9ace898e44ae57da46a324031adb"),
+    "train-labels-idx1-ubyte.gz": ("d53e105ee54ea40749a09fcbcd1e9432",
+                                   "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", None),
+    "t10k-images-idx3-ubyte.gz": ("9fb629c4189551a2d022fa330f9573f3",
+                                  "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", None),
+    "t10k-labels-idx1-ubyte.gz": ("ec29112dd5afa0611ce80d1b7f02629c",
+                                  "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", None),
+}
+
+_STYLE_ARCHIVE = ArchiveSpec(url="http://cs231n.stanford.edu/assignments/2017/spring1617_assignment3.zip",
+                             name="spring1617_assignment3.zip")
+_EXTRA_ARCHIVE = ArchiveSpec(url="http://cs231n.stanford.edu/assignments/2017/spring1617_assignment2.zip",
+                             name="spring1617_assignment2.zip")
+_STYLE_IMAGES = {  # installed path: (member basename, sha256)
+    "cs231n_style_images/styles/composition_vii.jpg":
+        ("composition_vii.jpg", "8f992ed4aecd6dd56972d7bc8166761de7c94e670ee6effa8fd05f3daeb33409"),
+    "cs231n_style_images/styles/starry_night.jpg":
+        ("starry_night.jpg", "c31741a09141c2e2d07fc7aa6bdf135c369b804f9433e43fa3ceac19386d1ee6"),
+    "cs231n_style_images/styles/the_scream.jpg":
+        ("the_scream.jpg", "f3075cddeb974a9ee1d6418f7f33fd05185a7ac7dcb4288bd2805d499a9dcaee"),
+    "cs231n_style_images/styles/tubingen.jpg":
+        ("tubingen.jpg", "e67d1869f01fd805385c681a80d9ebcf0f70ea4a5fe6127f0606bb1c7f4bf506"),
+    "cs231n_style_images/extra/sky.jpg":
+        ("sky.jpg", "0821432e1977d34c378b7b192e478af95437c64cf4ed021de13c13d8f48333f9"),
+    "cs231n_style_images/extra/kitten.jpg":
+        ("kitten.jpg", "39faf9635202b538a7612e69c1d866be487cee7f69d8e166e4b59662d0ec68cf"),
+    "cs231n_style_images/extra/puppy.jpg":
+        ("puppy.jpg", "29dbe860652938425607ced57f9b67940a1862dea0e66746f1a6bbe5ec23234b"),
+}
+
+COCO_FILES = ("coco2014_captions.h5", "coco2014_vocab.json", "train2014_images.txt", "train2014_urls.txt",
+              "train2014_vgg16_fc7.h5", "train2014_vgg16_fc7_pca.h5", "val2014_images.txt", "val2014_urls.txt",
+              "val2014_vgg16_fc7.h5", "val2014_vgg16_fc7_pca.h5")
+
+DATASETS: dict[str, DatasetSpec] = {
+    "cifar10": DatasetSpec(
+        "cifar10", "CIFAR-10, python batches (assignments 1-2)",
+        files=tuple(FileSpec(f"cifar-10-batches-py/{n}", member=f"cifar-10-batches-py/{n}",
+                             digests=_sha(("sha256", s))) for n, s in _CIFAR_MIRROR_SHA256.items()),
+        archives=(CIFAR_ARCHIVE,),
+    ),
+    "mnist": DatasetSpec(
+        "mnist", "MNIST, the four IDX .gz files (GANs)",
+        files=tuple(FileSpec(f"mnist/{n}", url=MNIST_URL + n,
+                             digests=_sha(("md5", md5), ("sha256", sha)) + (_sha(("gunzip-md5", raw)) if raw else ()))
+                    for n, (md5, sha, raw) in _MNIST.items()),
+    ),
+    "styles": DatasetSpec(
+        "styles", "style-transfer and notebook images (StyleTransfer, ConvolutionalNetworks)",
+        files=tuple(FileSpec(p, member=m, digests=_sha(("sha256", s))) for p, (m, s) in _STYLE_IMAGES.items()),
+        archives=(_STYLE_ARCHIVE, _EXTRA_ARCHIVE),
+        notes="taken from the public CS231n assignment archives; every image is checked by its sha256",
+    ),
+    "coco": DatasetSpec(
+        "coco", "CS231n COCO captioning set: captions, vocabulary, VGG-16 fc7 features (RNN/LSTM/Transformer)",
+        files=tuple(FileSpec(f"coco_captioning/{n}", member=f"coco_captioning/{n}") for n in COCO_FILES),
+        archives=(ArchiveSpec(url="http://cs231n.stanford.edu/coco_captioning.zip", name="coco_captioning.zip"),),
+        structure_check="coco",
+        notes="no checksum is published: the h5 keys and shapes are checked and the sha256 recorded on first install",
+    ),
+    "imagenet_val": DatasetSpec(
+        "imagenet_val", "25 ImageNet validation images with labels (NetworkVisualization)",
+        files=(FileSpec("imagenet_val_25.npz", url="http://cs231n.stanford.edu/imagenet_val_25.npz", size=3_940_548),),
+        structure_check="imagenet_val",
+        notes="no checksum is published: the size and the npz keys are checked and the sha256 recorded",
+    ),
+    "squeezenet": DatasetSpec(
+        "squeezenet", "SqueezeNet 1.1 ImageNet weights from torchvision (NetworkVisualization, StyleTransfer)",
+        files=(FileSpec("squeezenet1_1-b8a52dc0.pth", url="https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth",
+                        digests=_sha(("sha256-prefix", "b8a52dc0"))),),
+    ),
+}
+
+
+# ----------------------------------------------------------------------------- checksums
+
+def file_digest(path: Path, kind: str) -> str:
+    algorithm = "md5" if kind in ("md5", "gunzip-md5") else "sha256"
+    h = hashlib.new(algorithm)
+    opener = gzip.open if kind == "gunzip-md5" else open
+    try:
+        with opener(path, "rb") as f:
+            while chunk := f.read(CHUNK):
+                h.update(chunk)
+    except (OSError, EOFError) as error:  # e.g. not gzip data, or a truncated gzip stream
+        return f"unreadable ({error})"
+    return h.hexdigest()
+
+
+def matches(path: Path, digests: tuple[Digest, ...]) -> bool:
+    for d in digests:
+        actual = file_digest(path, d.kind)
+        if (actual.startswith(d.value) if d.kind == "sha256-prefix" else actual == d.value):
+            return True
+    return False
+
+
+def _describe_digests(digests) -> str:
+    return " or ".join(f"{d.kind} {d.value}" for d in digests)
+
+
+class Recorded:
+    """sha256 values recorded on first install, for files without a published checksum."""
+
+    def __init__(self, root: Path):
+        self.path = root / "checksums.json"
+        self.data = json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def get(self, rel: str) -> str | None:
+        return self.data.get(rel)
+
+    def set(self, rel: str, value: str) -> None:
+        self.data[rel] = value
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True) + "\n")
+        tmp.replace(self.path)
+
+
+# ----------------------------------------------------------------------------- I/O helpers
+
+def _progress(label: str, done: int, total: int | None, started: float) -> None:
+    if not sys.stderr.isatty() and total and done < total and done % (16 * CHUNK):
+        return
+    rate = done / max(time.time() - started, 1e-6) / 1e6
+    if total:
+        sys.stderr.write(f"\r  {label}: {100 * done / total:5.1f}% of {total / 1e6:.1f} MB ({rate:.1f} MB/s)")
+    else:
+        sys.stderr.write(f"\r  {label}: {done / 1e6:.1f} MB ({rate:.1f} MB/s)")
+    sys.stderr.flush()
+
+
+def download(url: str, dest: Path, expected_size: int | None = None) -> None:
+    """Download url to dest (a temporary path chosen by the caller), showing progress."""
+    started = time.time()
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or expected_size
+            done = 0
+            while chunk := response.read(CHUNK):
+                out.write(chunk)
+                done += len(chunk)
+                _progress(dest.name.split(".part")[0], done, total, started)
+        sys.stderr.write("\n")
+    except OSError as error:
+        raise FetchError(f"could not download {url}: {error}") from error
+    if expected_size is not None and dest.stat().st_size != expected_size:
+        raise FetchError(f"{url}: got {dest.stat().st_size} bytes, expected {expected_size} "
+                         "(the download was cut short or the file changed)")
+
+
+def _copy(src: Path, dest: Path) -> None:
+    with open(src, "rb") as fin, open(dest, "wb") as fout:
+        shutil.copyfileobj(fin, fout, CHUNK)
+
+
+def _temp_beside(target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    return Path(name)
+
+
+# ----------------------------------------------------------------------------- installing
+
+class Installer:
+    """Installs datasets into `root`, downloading or copying from `mirror`."""
+
+    def __init__(self, root: Path, mirror: Path | None = None, log=print):
+        self.root = root
+        self.mirror = mirror
+        self.log = log
+        self.recorded = Recorded(root)
+
+    # -- verification of one candidate file (temporary), before it replaces anything
+    def _verify(self, spec: FileSpec, candidate: Path, origin: str) -> None:
+        if spec.size is not None and candidate.stat().st_size != spec.size:
+            raise FetchError(f"{origin}: {candidate.stat().st_size} bytes, expected {spec.size}; "
+                             f"not installed (the previous copy of {spec.path}, if any, is kept)")
+        if spec.digests:
+            if not matches(candidate, spec.digests):
+                raise FetchError(f"{origin}: checksum mismatch for {spec.path} (expected "
+                                 f"{_describe_digests(spec.digests)}); not installed, the previous copy is kept")
+            return
+        recorded = self.recorded.get(spec.path)
+        if recorded and file_digest(candidate, "sha256") != recorded:
+            raise FetchError(f"{origin}: sha256 of {spec.path} differs from the one recorded on first install "
+                             f"({recorded}); not installed. Delete {self.recorded.path} to accept a new version.")
+
+    def _install_file(self, spec: FileSpec, candidate: Path, origin: str) -> None:
+        """Verify `candidate` (a temporary file beside the target) and move it into place."""
+        target = self.root / spec.path
+        try:
+            self._verify(spec, candidate, origin)
+            if not spec.digests and not self.recorded.get(spec.path):
+                self.recorded.set(spec.path, file_digest(candidate, "sha256"))
+            candidate.replace(target)
+        finally:
+            candidate.unlink(missing_ok=True)
+
+    def installed(self, spec: DatasetSpec) -> bool:
+        return all((self.root / f.path).exists() for f in spec.files)
+
+    def install(self, spec: DatasetSpec, force: bool = False) -> None:
+        if self.installed(spec) and not force:
+            self.log(f"[{spec.name}] already installed in {self.root}")
+            return
+        self.log(f"[{spec.name}] {spec.description}")
+        if self.mirror is not None:
+            self._from_mirror(spec)
+        else:
+            self._download(spec)
+        if spec.structure_check:
+            STRUCTURE_CHECKS[spec.structure_check](self.root)
+        self.log(f"[{spec.name}] installed and verified")
+
+    # -- a local mirror: the installed layout, or the archive files
+    def _from_mirror(self, spec: DatasetSpec) -> None:
+        missing = [f for f in spec.files if not (self.mirror / f.path).exists()]
+        if not missing:
+            for f in spec.files:
+                candidate = _temp_beside(self.root / f.path)
+                _copy(self.mirror / f.path, candidate)
+                self._install_file(f, candidate, f"{self.mirror / f.path}")
+            return
+        archives = [a for a in spec.archives if (self.mirror / a.name).exists()]
+        if archives:
+            for archive in archives:
+                self._install_from_archive(spec, archive, self.mirror / archive.name)
+            return
+        names = ", ".join(str(self.mirror / f.path) for f in missing)
+        raise FetchError(f"[{spec.name}] the mirror {self.mirror} lacks {names}"
+                         + (f" (and the archive {spec.archives[0].name})" if spec.archives else ""))
+
+    # -- the canonical URLs
+    def _download(self, spec: DatasetSpec) -> None:
+        for f in spec.files:
+            if f.url:
+                candidate = _temp_beside(self.root / f.path)
+                try:
+                    download(f.url, candidate, f.size)
+                except FetchError:
+                    candidate.unlink(missing_ok=True)
+                    raise
+                self._install_file(f, candidate, f.url)
+        for archive in spec.archives:
+            tmp = _temp_beside(self.root / archive.name)
+            try:
+                download(archive.url, tmp, archive.size)
+                self._install_from_archive(spec, archive, tmp)
+            finally:
+                tmp.unlink(missing_ok=True)
+
+    def _install_from_archive(self, spec: DatasetSpec, archive: ArchiveSpec, path: Path) -> None:
+        if archive.size is not None and path.stat().st_size != archive.size:
+            raise FetchError(f"{path}: {path.stat().st_size} bytes, expected {archive.size}")
+        if archive.digests and not matches(path, archive.digests):
+            raise FetchError(f"{path}: checksum mismatch (expected {_describe_digests(archive.digests)}); "
+                             "nothing was installed")
+        trusted = bool(archive.digests)  # members of a verified archive need no checksum of their own
+        for f in spec.files:
+            member = self._read_member(path, f.member)
+            if member is None:
+                continue
+            candidate = _temp_beside(self.root / f.path)
+            with open(candidate, "wb") as out:
+                shutil.copyfileobj(member, out, CHUNK)
+            member.close()
+            if trusted and f.digests:
+                candidate.replace(self.root / f.path)
+            else:
+                self._install_file(f, candidate, f"{archive.name}:{f.member}")
+        missing = [f.path for f in spec.files if not (self.root / f.path).exists()]
+        if missing and archive is spec.archives[-1]:
+            raise FetchError(f"[{spec.name}] {', '.join(missing)} not found in the archives")
+
+    @staticmethod
+    def _read_member(path: Path, member: str | None):
+        """Open the archive member whose path ends with `member` (archives nest a top folder)."""
+        if member is None:
+            return None
+        if zipfile.is_zipfile(path):
+            z = zipfile.ZipFile(path)
+            for info in z.infolist():
+                if info.filename == member or info.filename.endswith("/" + member):
+                    return z.open(info)
+            return None
+        with tarfile.open(path) as t:
+            for info in t.getmembers():
+                if info.isfile() and (info.name == member or info.name.endswith("/" + member)):
+                    data = t.extractfile(info)
+                    buffer = tempfile.TemporaryFile()
+                    shutil.copyfileobj(data, buffer, CHUNK)
+                    buffer.seek(0)
+                    return buffer
+        return None
+
+
+# ----------------------------------------------------------------------------- structure checks
+
+def _check_coco(root: Path) -> None:
+    try:
+        import h5py
+    except ImportError:
+        print("[coco] h5py is not installed: skipping the check of the h5 structure (make env installs it)")
+        return
+    folder = root / "coco_captioning"
+    with h5py.File(folder / "coco2014_captions.h5", "r") as f:
+        for split in ("train", "val"):
+            captions, idxs = f[f"{split}_captions"], f[f"{split}_image_idxs"]
+            if captions.ndim != 2 or idxs.shape != (captions.shape[0],):
+                raise FetchError(f"coco2014_captions.h5: {split}_captions {captions.shape} and "
+                                 f"{split}_image_idxs {idxs.shape} do not match")
+    for split in ("train2014", "val2014"):
+        for suffix, dim in (("vgg16_fc7", 4096), ("vgg16_fc7_pca", 512)):
+            with h5py.File(folder / f"{split}_{suffix}.h5", "r") as f:
+                if f["features"].ndim != 2 or f["features"].shape[1] != dim:
+                    raise FetchError(f"{split}_{suffix}.h5: features must be (N, {dim}), got {f['features'].shape}")
+    vocab = json.loads((folder / "coco2014_vocab.json").read_text())
+    if not {"idx_to_word", "word_to_idx"} <= set(vocab):
+        raise FetchError("coco2014_vocab.json must have idx_to_word and word_to_idx")
+
+
+def _check_imagenet_val(root: Path) -> None:
+    with zipfile.ZipFile(root / "imagenet_val_25.npz") as z:
+        names = set(z.namelist())
+    if not {"X.npy", "y.npy", "label_map.npy"} <= names:
+        raise FetchError(f"imagenet_val_25.npz must hold X, y and label_map, has {sorted(names)}")
+
+
+STRUCTURE_CHECKS = {"coco": _check_coco, "imagenet_val": _check_imagenet_val}
+
+
+# ----------------------------------------------------------------------------- command line
+
+def default_root() -> Path:
+    env = os.environ.get("CS231N_DATASETS")
+    return Path(env).expanduser() if env else Path(__file__).resolve().parents[2] / "datasets"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="setup_datasets.sh", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("datasets", nargs="*", metavar="DATASET",
+                        help=f"any of {', '.join(DATASETS)} (default: all)")
+    parser.add_argument("--from", dest="mirror", type=Path, help="copy from this local mirror instead of downloading")
+    parser.add_argument("--dest", type=Path, default=None, help="install here (default: datasets/ or $CS231N_DATASETS)")
+    parser.add_argument("--force", action="store_true", help="install again even if present")
+    parser.add_argument("--list", action="store_true", help="list the datasets and whether they are installed")
+    args = parser.parse_args(argv)
+    root = (args.dest or default_root()).resolve()
+    unknown = [n for n in args.datasets if n not in DATASETS]
+    if unknown:
+        parser.error(f"unknown dataset {', '.join(unknown)}; choose from {', '.join(DATASETS)}")
+    if args.mirror is not None and not args.mirror.is_dir():
+        parser.error(f"--from {args.mirror}: no such folder")
+    installer = Installer(root, args.mirror.resolve() if args.mirror else None)
+    if args.list:
+        for spec in DATASETS.values():
+            state = "installed" if installer.installed(spec) else "missing"
+            print(f"{spec.name:13s} {state:10s} {spec.description}")
+        return 0
+    failures = []
+    for name in args.datasets or list(DATASETS):
+        try:
+            installer.install(DATASETS[name], force=args.force)
+        except (FetchError, OSError) as error:
+            failures.append(name)
+            print(f"[{name}] FAILED: {error}", file=sys.stderr)
+    if failures:
+        how = f"--from {args.mirror} " if args.mirror else ""
+        print(f"\n{len(failures)} dataset(s) failed: {', '.join(failures)}. Nothing partial was left behind; "
+              f"fix the cause above and rerun `./setup_datasets.sh {how}{' '.join(failures)}`.", file=sys.stderr)
+        return 1
+    print(f"All requested datasets are in {root}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
