@@ -1,0 +1,89 @@
+"""The benchmark machinery (helpers.bench) on tiny shapes. Speed itself is never asserted here."""
+
+import json
+
+import pytest
+
+from helpers import bench
+
+ROW_KEYS = {"op", "shape", "impl", "median_s", "speedup_vs_naive", "gflops"}
+
+
+def _check_rows(rows):
+    assert rows, "the run produced no rows"
+    for row in rows:
+        assert set(row) == ROW_KEYS
+        assert isinstance(row["op"], str) and isinstance(row["shape"], str) and isinstance(row["impl"], str)
+        assert row["median_s"] > 0, row
+        assert row["speedup_vs_naive"] > 0, row
+        assert row["gflops"] > 0, row
+
+
+def test_cli_writes_json_rows(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    assert bench.main(["--quick", "--only", "batchnorm", "--repeat", "2", "--json", str(path)]) == 0
+    rows = json.loads(path.read_text())
+    _check_rows(rows)
+    assert [r["impl"] for r in rows] == ["batchnorm_backward", "alt"]
+    assert rows[0]["speedup_vs_naive"] == pytest.approx(1.0)
+    printed = capsys.readouterr().out
+    assert "GFLOP/s on this machine" in printed
+    assert "batchnorm_backward_alt >= 1.5x" in printed and ("PASS" in printed or "FAIL" in printed)
+
+
+def test_every_operation_runs_on_quick_shapes(tmp_path):
+    result = bench.run(repeat=1, quick=True, json_path=tmp_path / "all.json")
+    rows = json.loads((tmp_path / "all.json").read_text())
+    _check_rows(rows)
+    assert {r["op"] for r in rows} == {case.op for case in bench.CASES}
+    # Every target names implementations that the bench really produces.
+    assert {verdict for _, verdict, _ in result["targets"]} <= {"PASS", "FAIL", "N/A"}
+    timed = {(r.op, r.key) for r in result["rows"]}
+    for target, verdict, detail in result["targets"]:
+        if verdict == "N/A":
+            assert "cython" in detail, f"only an unbuilt extension may leave a target unmeasured: {detail}"
+            continue
+        assert (target.op, target.impl) in timed
+
+
+def test_sliced_rows_are_scaled_and_labelled(monkeypatch):
+    monkeypatch.setattr(bench, "median_time", lambda fn, repeat, warmup=1: 1.0)
+
+    def build(quick):
+        return [bench._sliced("loops", lambda n: None, 5, 20, "rows"), bench.Impl("vectorized", lambda: None),
+                bench.Impl("gpu", None, skip="no CUDA GPU on this machine")]
+
+    case = bench.Case("toy", "tests", "20 rows", 8e9, build, "20 rows", 8e9)
+    rows, skipped = bench.run_case(case, repeat=3, quick=False)
+    assert [r.impl for r in rows] == ["loops (timed on 5 of 20 rows, scaled)", "vectorized"]
+    assert rows[0].median_s == pytest.approx(4.0) and rows[1].median_s == pytest.approx(1.0)
+    assert rows[1].speedup_vs_naive == pytest.approx(4.0)
+    assert rows[1].gflops == pytest.approx(8.0)
+    assert skipped == ["gpu: no CUDA GPU on this machine"]
+
+
+def test_targets_pass_fail_and_missing():
+    rows = [bench.Row("op", "s", "naive", 2.0, 1.0, 1.0, "naive"),
+            bench.Row("op", "s", "fast", 0.01, 200.0, 200.0, "fast")]
+    targets = [bench.Target("fast >= 100x", "op", "fast", 100, "naive"),
+               bench.Target("fast >= 300x", "op", "fast", 300, "naive"),
+               bench.Target("gpu >= 2x", "op", "gpu", 2, "naive"),
+               bench.Target("fast at half the GEMM rate", "op", "fast", 0.5, kind="gemm_fraction"),
+               bench.Target("other op", "absent", "fast", 1, "naive")]
+    verdicts = [v for _, v, _ in bench.evaluate_targets(rows, gemm_gflops=300.0, targets=targets)]
+    assert verdicts == ["PASS", "FAIL", "N/A", "PASS"]
+
+
+def test_bad_arguments_are_rejected():
+    with pytest.raises(ValueError, match="matches no operation"):
+        bench.select_cases("no_such_op")
+    with pytest.raises(ValueError, match="repeat must be >= 1"):
+        bench.run(only="batchnorm", repeat=0, quick=True)
+    with pytest.raises(SystemExit):
+        bench.main(["--only", "no_such_op"])
+
+
+def test_patterns_select_cases():
+    assert [c.op for c in bench.select_cases("conv_*_large")] == ["conv_forward_large", "conv_backward_large"]
+    assert {c.op for c in bench.select_cases("pool")} == {"max_pool_forward", "max_pool_backward"}
+    assert len(bench.select_cases(None)) == len(bench.CASES)
