@@ -135,3 +135,43 @@ def show_net_weights(W1, image_shape=(32, 32, 3), title=None):
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_hyperparameter_search(results, title=None):
+    """
+    Show a learning rate x regularization search as two heatmaps (train and validation
+    accuracy), with every cell labelled; diverged runs (NaN) are left blank.
+
+    Inputs:
+    - results: dict (learning_rate, reg) -> (train_accuracy, val_accuracy), as returned by
+      helpers.classifiers.linear_classifier.hyperparameter_search
+    - title: Optional figure title
+    """
+    if not results:
+        raise ValueError("plot_hyperparameter_search needs at least one (learning_rate, reg) result")
+    lrs = sorted({lr for lr, _ in results})
+    regs = sorted({reg for _, reg in results})
+    grids = np.full((2, len(lrs), len(regs)), np.nan)
+    for (lr, reg), accs in results.items():
+        grids[:, lrs.index(lr), regs.index(reg)] = accs
+    finite = grids[np.isfinite(grids)]
+    low, high = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    fig, axes = plt.subplots(1, 2, figsize=(5 + 1.1 * len(regs), 1.5 + 0.6 * len(lrs)))
+    for ax, grid, name in zip(axes, grids, ("training accuracy", "validation accuracy"), strict=True):
+        image = ax.imshow(grid, cmap="viridis", vmin=low, vmax=high, aspect="auto")
+        best = np.unravel_index(np.nanargmax(grid), grid.shape) if np.isfinite(grid).any() else None
+        for (i, j), value in np.ndenumerate(grid):
+            if np.isfinite(value):
+                weight = "bold" if (i, j) == best else "normal"
+                ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=8, weight=weight,
+                        color="white" if value < (low + high) / 2 else "black")
+        ax.set_xticks(range(len(regs)), [f"{r:.0e}" for r in regs], rotation=45)
+        ax.set_yticks(range(len(lrs)), [f"{lr:.0e}" for lr in lrs])
+        ax.set_xlabel("regularization strength")
+        ax.set_ylabel("learning rate")
+        ax.set_title(name)
+        fig.colorbar(image, ax=ax, fraction=0.046)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
