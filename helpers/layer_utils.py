@@ -139,3 +139,142 @@ def affine_norm_relu_backward(dout, cache):
         da, dgamma, dbeta = layers["layernorm_backward"](da, norm_cache)
     dx, dw, db = layers["affine_backward"](da, fc_cache)
     return dx, dw, db, dgamma, dbeta
+
+
+# ---- convolutional sandwich layers ----
+# These run the fast conv/pool layers (Cython, or NumPy when the extension is not built).
+# fast_layers is imported on first use so that the fully connected sandwiches above load
+# without the convolution stack.
+
+
+def _fast_layers():
+    from helpers import fast_layers
+
+    return fast_layers
+
+
+def conv_relu_forward(x, w, b, conv_param):
+    """
+    A convenience layer that performs a convolution followed by a ReLU.
+
+    Inputs:
+    - x: Input to the convolutional layer, of shape (N, C, H, W)
+    - w: Filter weights, of shape (F, C, HH, WW)
+    - b: Biases, of shape (F,)
+    - conv_param: Dictionary with the keys 'stride' and 'pad'
+
+    Returns a tuple of:
+    - out: Output from the ReLU, of shape (N, F, H', W')
+    - cache: Object to give to the backward pass
+    """
+    a, conv_cache = _fast_layers().conv_forward_fast(x, w, b, conv_param)
+    out, relu_cache = reference_layers.relu_forward(a)
+    cache = (conv_cache, relu_cache)
+    return out, cache
+
+
+def conv_relu_backward(dout, cache):
+    """
+    Backward pass for the conv-relu convenience layer.
+
+    Inputs:
+    - dout: Upstream derivatives, of shape (N, F, H', W')
+    - cache: Object from conv_relu_forward
+
+    Returns a tuple of:
+    - dx: Gradient with respect to x, of shape (N, C, H, W)
+    - dw: Gradient with respect to w, of shape (F, C, HH, WW)
+    - db: Gradient with respect to b, of shape (F,)
+    """
+    conv_cache, relu_cache = cache
+    da = reference_layers.relu_backward(dout, relu_cache)
+    dx, dw, db = _fast_layers().conv_backward_fast(da, conv_cache)
+    return dx, dw, db
+
+
+def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
+    """
+    A convenience layer that performs a convolution, spatial batch normalization and a ReLU.
+
+    Inputs:
+    - x: Input to the convolutional layer, of shape (N, C, H, W)
+    - w: Filter weights, of shape (F, C, HH, WW)
+    - b: Biases, of shape (F,)
+    - gamma, beta: Scale and shift of the batch normalization, each of shape (F,)
+    - conv_param: Dictionary with the keys 'stride' and 'pad'
+    - bn_param: Dictionary of parameters for spatial_batchnorm_forward ('mode', ...)
+
+    Returns a tuple of:
+    - out: Output from the ReLU, of shape (N, F, H', W')
+    - cache: Object to give to the backward pass
+    """
+    a, conv_cache = _fast_layers().conv_forward_fast(x, w, b, conv_param)
+    an, bn_cache = reference_layers.spatial_batchnorm_forward(a, gamma, beta, bn_param)
+    out, relu_cache = reference_layers.relu_forward(an)
+    cache = (conv_cache, bn_cache, relu_cache)
+    return out, cache
+
+
+def conv_bn_relu_backward(dout, cache):
+    """
+    Backward pass for the conv-bn-relu convenience layer.
+
+    Inputs:
+    - dout: Upstream derivatives, of shape (N, F, H', W')
+    - cache: Object from conv_bn_relu_forward
+
+    Returns a tuple of:
+    - dx: Gradient with respect to x, of shape (N, C, H, W)
+    - dw: Gradient with respect to w, of shape (F, C, HH, WW)
+    - db: Gradient with respect to b, of shape (F,)
+    - dgamma, dbeta: Gradients with respect to gamma and beta, each of shape (F,)
+    """
+    conv_cache, bn_cache, relu_cache = cache
+    dan = reference_layers.relu_backward(dout, relu_cache)
+    da, dgamma, dbeta = reference_layers.spatial_batchnorm_backward(dan, bn_cache)
+    dx, dw, db = _fast_layers().conv_backward_fast(da, conv_cache)
+    return dx, dw, db, dgamma, dbeta
+
+
+def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
+    """
+    A convenience layer that performs a convolution, a ReLU, and a max pool.
+
+    Inputs:
+    - x: Input to the convolutional layer, of shape (N, C, H, W)
+    - w: Filter weights, of shape (F, C, HH, WW)
+    - b: Biases, of shape (F,)
+    - conv_param: Dictionary with the keys 'stride' and 'pad'
+    - pool_param: Dictionary with the keys 'pool_height', 'pool_width' and 'stride'
+
+    Returns a tuple of:
+    - out: Output from the pooling layer, of shape (N, F, H'', W'')
+    - cache: Object to give to the backward pass
+    """
+    fast = _fast_layers()
+    a, conv_cache = fast.conv_forward_fast(x, w, b, conv_param)
+    s, relu_cache = reference_layers.relu_forward(a)
+    out, pool_cache = fast.max_pool_forward_fast(s, pool_param)
+    cache = (conv_cache, relu_cache, pool_cache)
+    return out, cache
+
+
+def conv_relu_pool_backward(dout, cache):
+    """
+    Backward pass for the conv-relu-pool convenience layer.
+
+    Inputs:
+    - dout: Upstream derivatives, of shape (N, F, H'', W'')
+    - cache: Object from conv_relu_pool_forward
+
+    Returns a tuple of:
+    - dx: Gradient with respect to x, of shape (N, C, H, W)
+    - dw: Gradient with respect to w, of shape (F, C, HH, WW)
+    - db: Gradient with respect to b, of shape (F,)
+    """
+    fast = _fast_layers()
+    conv_cache, relu_cache, pool_cache = cache
+    ds = fast.max_pool_backward_fast(dout, pool_cache)
+    da = reference_layers.relu_backward(ds, relu_cache)
+    dx, dw, db = fast.conv_backward_fast(da, conv_cache)
+    return dx, dw, db
