@@ -490,19 +490,26 @@ CASES = _case_list()
 
 def select_cases(pattern: str | None) -> list[Case]:
     """
-    Cases whose op name matches `pattern`: a shell-style pattern ("conv_*") if it has a
-    wildcard, else a substring ("pool"). None selects every case.
+    Cases selected by `pattern`: comma-separated parts, each an exact op name
+    ("conv_forward"), a shell-style pattern ("max_pool_*"), or else a substring ("pool").
+    None selects every case. Cases keep their order in CASES.
     """
     if not pattern:
         return list(CASES)
-    if any(ch in pattern for ch in "*?["):
-        chosen = [c for c in CASES if fnmatch.fnmatch(c.op, pattern)]
-    else:
-        chosen = [c for c in CASES if pattern in c.op]
-    if not chosen:
-        raise ValueError(f"--only {pattern!r} matches no operation; the operations are "
-                         f"{', '.join(c.op for c in CASES)}")
-    return chosen
+    names = {c.op for c in CASES}
+    chosen = set()
+    for part in (p.strip() for p in pattern.split(",")):
+        if part in names:
+            matched = {part}
+        elif any(ch in part for ch in "*?["):
+            matched = {n for n in names if fnmatch.fnmatch(n, part)}
+        else:
+            matched = {n for n in names if part in n}
+        if not matched:
+            raise ValueError(f"--only {part!r} matches no operation; the operations are "
+                             f"{', '.join(c.op for c in CASES)}")
+        chosen |= matched
+    return [c for c in CASES if c.op in chosen]
 
 
 # ----------------------------------------------------------------------------- running
@@ -618,10 +625,41 @@ def run(only: str | None = None, repeat: int = DEFAULT_REPEAT, quick: bool = Fal
     return {"gemm_gflops": gemm, "rows": rows, "targets": verdicts}
 
 
+def plot_speedups(rows: list[Row], ax=None):
+    """
+    Bar plot of each implementation's speedup over naive (log scale), one group per op.
+
+    Inputs:
+    - rows: Rows from run() (the "rows" entry of its result)
+    - ax: Matplotlib axes to draw on; None makes a new figure
+
+    Returns:
+    - The axes.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(12, 4.5))
+    ops = list(dict.fromkeys(r.op for r in rows))
+    keys = list(dict.fromkeys(r.key for r in rows))
+    width = 0.8 / len(keys)
+    for i, key in enumerate(keys):
+        xs = [j + i * width for j, op in enumerate(ops) if any(r.op == op and r.key == key for r in rows)]
+        ys = [r.speedup_vs_naive for op in ops for r in rows if r.op == op and r.key == key]
+        ax.bar(xs, ys, width, label=key)
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(ops))], ops)
+    ax.set_yscale("log")
+    ax.set_ylabel("speedup over naive (log scale)")
+    ax.axhline(1.0, color="black", lw=0.8)
+    ax.legend(fontsize="small", ncol=2)
+    return ax
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--json", metavar="FILE", help="write every row to FILE as JSON")
-    parser.add_argument("--only", metavar="PATTERN", help="operations to run: substring or shell pattern")
+    parser.add_argument("--only", metavar="PATTERN",
+                        help="operations to run: comma-separated op names, shell patterns or substrings")
     parser.add_argument("--repeat", type=int, default=DEFAULT_REPEAT, help="timed calls per implementation")
     parser.add_argument("--quick", action="store_true", help="tiny shapes: checks the machinery only")
     parser.add_argument("--list", action="store_true", help="list the operations and exit")

@@ -87,3 +87,15 @@ def test_patterns_select_cases():
     assert [c.op for c in bench.select_cases("conv_*_large")] == ["conv_forward_large", "conv_backward_large"]
     assert {c.op for c in bench.select_cases("pool")} == {"max_pool_forward", "max_pool_backward"}
     assert len(bench.select_cases(None)) == len(bench.CASES)
+    assert [c.op for c in bench.select_cases("conv_forward,max_pool_*")] == [
+        "conv_forward", "max_pool_forward", "max_pool_backward"]
+
+
+def test_plot_speedups_draws_one_bar_per_row():
+    import matplotlib
+
+    matplotlib.use("agg")
+    rows = [bench.Row("a", "s", "naive", 2.0, 1.0, 1.0, "naive"), bench.Row("a", "s", "fast", 1.0, 2.0, 2.0, "fast"),
+            bench.Row("b", "s", "naive", 4.0, 1.0, 1.0, "naive")]
+    ax = bench.plot_speedups(rows)
+    assert len(ax.patches) == len(rows)
