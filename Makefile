@@ -10,7 +10,7 @@ HELPERS_STAMP := build/.helpers-installed
 .PHONY: run test env lint bench progress datasets clean
 
 run: $(HELPERS_STAMP)
-	CS231N_SCALE=$(SCALE) $(PY) tools/run_course.py
+	CS231N_SCALE=$(SCALE) $(PY) tools/run_course.py $(NB)
 
 test: $(HELPERS_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

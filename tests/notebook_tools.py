@@ -5,18 +5,17 @@ the decorator names the reference, and the learner function has the reference's
 parameters, so `return <reference>(<parameters>)` is a correct solution.
 """
 
-import ast
 import copy
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
+from helpers.progress import TODO_BODY, TODO_MARKER, Exercise
+from helpers.progress import find_exercises as find_cell_exercises
+
 ROOT = Path(__file__).resolve().parent.parent
-TODO_MARKER = "# YOUR CODE HERE"
-TODO_BODY = "raise NotImplementedError"
 
 # Defined in an extra first cell of a "wrong solution" notebook: shifts every number in a result.
 PERTURB_SOURCE = '''
@@ -44,45 +43,9 @@ def course_notebooks() -> list[Path]:
     return sorted(p for p in ROOT.glob("assignment*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
-@dataclass
-class Exercise:
-    cell_index: int
-    name: str
-    reference: str  # source of the decorator argument
-    call_args: str  # the learner function's parameters, spelled as call arguments
-
-
-def _decorator_reference(fn: ast.FunctionDef, source: str) -> str | None:
-    for deco in fn.decorator_list:
-        if isinstance(deco, ast.Call) and getattr(deco.func, "id", None) == "exercise" and deco.args:
-            return ast.get_source_segment(source, deco.args[0])
-    return None
-
-
-def _call_args(fn: ast.FunctionDef) -> str:
-    a = fn.args
-    parts = [p.arg for p in a.posonlyargs + a.args]
-    if a.vararg:
-        parts.append("*" + a.vararg.arg)
-    parts += [f"{p.arg}={p.arg}" for p in a.kwonlyargs]
-    if a.kwarg:
-        parts.append("**" + a.kwarg.arg)
-    return ", ".join(parts)
-
-
 def find_exercises(nb) -> list[Exercise]:
     """Every @exercise-decorated function in the notebook's code cells, in order."""
-    found = []
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or "@exercise(" not in cell.source:
-            continue
-        tree = ast.parse(cell.source)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef):
-                reference = _decorator_reference(node, cell.source)
-                if reference:
-                    found.append(Exercise(index, node.name, reference, _call_args(node)))
-    return found
+    return find_cell_exercises(nb.cells)
 
 
 def _replace_todo(source: str, name: str, replacement: str) -> str:

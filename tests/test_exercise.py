@@ -176,3 +176,22 @@ def test_wrong_solution_fails_check_cell(tmp_path, kernel_env):
 def test_unfinished_raises_in_strict_mode(tmp_path, kernel_env):
     with pytest.raises(CellExecutionError, match="NotFinishedError"):
         execute(_synthetic_notebook(), tmp_path / "x.ipynb", {**kernel_env, "CS231N_STRICT": "1"})
+
+
+def test_progress_reads_done_state_and_recorded_checks(tmp_path, monkeypatch):
+    import json
+
+    from helpers.exercise import record_check
+    from helpers.progress import course_progress
+
+    (tmp_path / "assignment1").mkdir()
+    nb = _synthetic_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("@exercise(np.subtract)\ndef sub(x1, x2):\n"
+                                              "    # YOUR CODE HERE\n    return x1 - x2"))
+    nbformat.write(nb, tmp_path / "assignment1" / "toy.ipynb")
+    monkeypatch.setenv("CS231N_PROGRESS_FILE", str(tmp_path / "progress.json"))
+    monkeypatch.setenv("CS231N_NOTEBOOK", "toy")
+    record_check("sub", "pass")
+    table = course_progress(tmp_path)
+    assert table == {"assignment1/toy.ipynb": [("add", False, "not run"), ("sub", True, "pass")]}
+    assert json.loads((tmp_path / "progress.json").read_text())["toy"]["sub"]["status"] == "pass"
