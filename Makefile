@@ -3,6 +3,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 SCALE ?= quick
+PYTEST_WORKERS ?= 2
 PY := $(VENV)/bin/python
 REQ_STAMP := $(VENV)/.requirements-$(shell cat requirements.txt | sha256sum | cut -c1-12)
 HELPERS_STAMP := build/.helpers-installed
@@ -12,8 +13,9 @@ HELPERS_STAMP := build/.helpers-installed
 run: $(HELPERS_STAMP)
 	CS231N_SCALE=$(SCALE) $(PY) tools/run_course.py $(NB)
 
+# Notebook cells share a kernel, so each notebook stays on one worker (--dist loadgroup).
 test: $(HELPERS_STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 env: $(HELPERS_STAMP)
 
