@@ -507,3 +507,362 @@ def dropout_backward(dout, cache):
         return dout
     _check_shape("dout", dout, mask.shape)
     return dout * mask
+
+
+# ---- convolutional layers ----
+#
+# Shapes follow CS231n: images are (N, C, H, W), filters (F, C, HH, WW). When a window does not
+# fit a whole number of times, i.e. (H + 2 * pad - HH) is not a multiple of stride, the output
+# size is floored, exactly as in PyTorch: the last rows/columns that no window reaches are simply
+# not used (and get zero gradient). Every implementation (naive, fast_layers, torch_layers)
+# follows the same rule and rejects the same bad input through the two checks below.
+
+
+def _positive_int(value, name):
+    """Return value as an int, or raise if it is not a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_conv_inputs(x, w, b, conv_param):
+    """
+    Validate the inputs of a convolution and compute its output size.
+
+    Inputs:
+    - x: Input data of shape (N, C, H, W)
+    - w: Filter weights of shape (F, C, HH, WW)
+    - b: Biases, of shape (F,)
+    - conv_param: Dictionary with 'stride' (positive int) and 'pad' (non-negative int)
+
+    Returns a tuple of:
+    - stride, pad: The validated integers
+    - H_out, W_out: Output height and width,
+      H_out = 1 + (H + 2 * pad - HH) // stride, W_out = 1 + (W + 2 * pad - WW) // stride
+
+    Raises ValueError naming the expected and the received value for a wrong ndim, a channel
+    or bias mismatch, a bad stride/pad, or a filter larger than the padded input.
+    """
+    x_shape, w_shape, b_shape = np.shape(x), np.shape(w), np.shape(b)
+    if len(x_shape) != 4:
+        raise ValueError(f"x must have shape (N, C, H, W), got {x_shape}")
+    if len(w_shape) != 4:
+        raise ValueError(f"w must have shape (F, C, HH, WW), got {w_shape}")
+    if w_shape[1] != x_shape[1]:
+        raise ValueError(f"w must have C = {x_shape[1]} channels like x {x_shape}, got w {w_shape}")
+    if b_shape != (w_shape[0],):
+        raise ValueError(f"b must have shape ({w_shape[0]},) matching w {w_shape}, got {b_shape}")
+    for key in ("stride", "pad"):
+        if key not in conv_param:
+            raise ValueError(f"conv_param must contain 'stride' and 'pad', got keys {sorted(conv_param)}")
+    stride = _positive_int(conv_param["stride"], "conv_param['stride']")
+    pad = conv_param["pad"]
+    if isinstance(pad, bool) or not isinstance(pad, (int, np.integer)) or pad < 0:
+        raise ValueError(f"conv_param['pad'] must be a non-negative integer, got {pad!r}")
+    pad = int(pad)
+    H, W = x_shape[2] + 2 * pad, x_shape[3] + 2 * pad
+    HH, WW = w_shape[2], w_shape[3]
+    if HH < 1 or WW < 1 or HH > H or WW > W:
+        raise ValueError(f"filter {HH}x{WW} must fit in the padded input {H}x{W} "
+                         f"(x {x_shape} with pad {pad})")
+    return stride, pad, 1 + (H - HH) // stride, 1 + (W - WW) // stride
+
+
+def check_pool_inputs(x, pool_param):
+    """
+    Validate the inputs of a max pooling layer and compute its output size.
+
+    Inputs:
+    - x: Input data of shape (N, C, H, W)
+    - pool_param: Dictionary with positive integers 'pool_height', 'pool_width' and 'stride'
+
+    Returns a tuple of:
+    - pool_height, pool_width, stride: The validated integers
+    - H_out, W_out: Output height and width,
+      H_out = 1 + (H - pool_height) // stride, W_out = 1 + (W - pool_width) // stride
+
+    Raises ValueError for a wrong ndim, a missing or non-positive parameter, or a window
+    larger than the input.
+    """
+    x_shape = np.shape(x)
+    if len(x_shape) != 4:
+        raise ValueError(f"x must have shape (N, C, H, W), got {x_shape}")
+    keys = ("pool_height", "pool_width", "stride")
+    if any(key not in pool_param for key in keys):
+        raise ValueError(f"pool_param must contain {keys}, got keys {sorted(pool_param)}")
+    ph, pw, stride = (_positive_int(pool_param[key], f"pool_param['{key}']") for key in keys)
+    H, W = x_shape[2], x_shape[3]
+    if ph > H or pw > W:
+        raise ValueError(f"pooling window {ph}x{pw} must fit in the input {H}x{W} (x {x_shape})")
+    return ph, pw, stride, 1 + (H - ph) // stride, 1 + (W - pw) // stride
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    """
+    A naive implementation of the forward pass for a convolutional layer.
+
+    The input consists of N data points, each with C channels, height H and width W.
+    We convolve each input with F different filters, where each filter spans all C
+    channels and has height HH and width WW.
+
+    Inputs:
+    - x: Input data of shape (N, C, H, W)
+    - w: Filter weights of shape (F, C, HH, WW)
+    - b: Biases, of shape (F,)
+    - conv_param: A dictionary with the following keys:
+      - 'stride': The number of pixels between adjacent receptive fields in the
+        horizontal and vertical directions.
+      - 'pad': The number of pixels that will be used to zero-pad the input.
+
+    During padding, 'pad' zeros are placed symmetrically (i.e. equally on both sides)
+    along the height and width axes of the input. Be careful not to modify the original
+    input x directly.
+
+    Returns a tuple of:
+    - out: Output data, of shape (N, F, H', W') where H' and W' are given by
+      H' = 1 + (H + 2 * pad - HH) // stride
+      W' = 1 + (W + 2 * pad - WW) // stride
+    - cache: (x, w, b, conv_param)
+    """
+    stride, pad, H_out, W_out = check_conv_inputs(x, w, b, conv_param)
+    N, F = x.shape[0], w.shape[0]
+    HH, WW = w.shape[2], w.shape[3]
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="constant")
+    out = np.zeros((N, F, H_out, W_out), dtype=np.result_type(x, w, b))
+    # One dot product per output value: the receptive field of output (i, j) is the
+    # HH x WW window whose top-left corner is at (i * stride, j * stride) in x_pad.
+    for n in range(N):
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x_pad[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+    cache = (x, w, b, conv_param)
+    return out, cache
+
+
+def conv_backward_naive(dout, cache):
+    """
+    A naive implementation of the backward pass for a convolutional layer.
+
+    Inputs:
+    - dout: Upstream derivatives, of shape (N, F, H', W')
+    - cache: A tuple of (x, w, b, conv_param) as in conv_forward_naive
+
+    Returns a tuple of:
+    - dx: Gradient with respect to x, of shape (N, C, H, W)
+    - dw: Gradient with respect to w, of shape (F, C, HH, WW)
+    - db: Gradient with respect to b, of shape (F,)
+    """
+    x, w, b, conv_param = cache
+    stride, pad, H_out, W_out = check_conv_inputs(x, w, b, conv_param)
+    N, F = x.shape[0], w.shape[0]
+    HH, WW = w.shape[2], w.shape[3]
+    if dout.shape != (N, F, H_out, W_out):
+        raise ValueError(f"dout must have shape {(N, F, H_out, W_out)}, got {dout.shape}")
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="constant")
+    dx_pad = np.zeros_like(x_pad, dtype=np.result_type(x, w, dout))
+    dw = np.zeros_like(w, dtype=dx_pad.dtype)
+    # Each output value is a dot product of one window with w[f], so its upstream
+    # gradient flows back into that window (through w[f]) and into w[f] (through the window).
+    for n in range(N):
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    rows = slice(i * stride, i * stride + HH)
+                    cols = slice(j * stride, j * stride + WW)
+                    dx_pad[n, :, rows, cols] += w[f] * dout[n, f, i, j]
+                    dw[f] += x_pad[n, :, rows, cols] * dout[n, f, i, j]
+    db = dout.sum(axis=(0, 2, 3))
+    # The gradient of the padding zeros is not part of dx.
+    dx = dx_pad[:, :, pad:pad + x.shape[2], pad:pad + x.shape[3]]
+    return dx, dw, db
+
+
+def max_pool_forward_naive(x, pool_param):
+    """
+    A naive implementation of the forward pass for a max-pooling layer.
+
+    Inputs:
+    - x: Input data, of shape (N, C, H, W)
+    - pool_param: dictionary with the following keys:
+      - 'pool_height': The height of each pooling region
+      - 'pool_width': The width of each pooling region
+      - 'stride': The distance between adjacent pooling regions
+
+    No padding is necessary here.
+
+    Returns a tuple of:
+    - out: Output data, of shape (N, C, H', W') where H' and W' are given by
+      H' = 1 + (H - pool_height) // stride
+      W' = 1 + (W - pool_width) // stride
+    - cache: (x, pool_param)
+    """
+    ph, pw, stride, H_out, W_out = check_pool_inputs(x, pool_param)
+    N, C = x.shape[:2]
+    out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    out[n, c, i, j] = x[n, c, i * stride:i * stride + ph, j * stride:j * stride + pw].max()
+    cache = (x, pool_param)
+    return out, cache
+
+
+def max_pool_backward_naive(dout, cache):
+    """
+    A naive implementation of the backward pass for a max-pooling layer.
+
+    The whole upstream gradient of a window goes to its maximum; when several values tie
+    for the maximum it goes to the first one in row-major order, like np.argmax (and like
+    every fast implementation in helpers.fast_layers and helpers.torch_layers).
+
+    Inputs:
+    - dout: Upstream derivatives, of shape (N, C, H', W')
+    - cache: A tuple of (x, pool_param) as in the forward pass.
+
+    Returns:
+    - dx: Gradient with respect to x, of shape (N, C, H, W)
+    """
+    x, pool_param = cache
+    ph, pw, stride, H_out, W_out = check_pool_inputs(x, pool_param)
+    N, C = x.shape[:2]
+    if dout.shape != (N, C, H_out, W_out):
+        raise ValueError(f"dout must have shape {(N, C, H_out, W_out)}, got {dout.shape}")
+    dx = np.zeros_like(x, dtype=np.result_type(x, dout))
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x[n, c, i * stride:i * stride + ph, j * stride:j * stride + pw]
+                    di, dj = np.unravel_index(np.argmax(window), window.shape)
+                    dx[n, c, i * stride + di, j * stride + dj] += dout[n, c, i, j]
+    return dx
+
+
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    """
+    Computes the forward pass for spatial batch normalization.
+
+    Each channel is normalized with the mean and variance over the minibatch AND the
+    spatial positions, so the layer is vanilla batch normalization applied to the
+    N * H * W vectors of C channels.
+
+    Inputs:
+    - x: Input data of shape (N, C, H, W)
+    - gamma: Scale parameter, of shape (C,)
+    - beta: Shift parameter, of shape (C,)
+    - bn_param: Dictionary with the following keys:
+      - mode: 'train' or 'test'; required
+      - eps: Constant for numeric stability
+      - momentum: Constant for running mean / variance. momentum=0 means that
+        old information is discarded completely at every time step, while
+        momentum=1 means that new information is never incorporated. The
+        default of momentum=0.9 should work well in most situations.
+      - running_mean: Array of shape (C,) giving running mean of features
+      - running_var Array of shape (C,) giving running variance of features
+
+    Returns a tuple of:
+    - out: Output data, of shape (N, C, H, W)
+    - cache: Values needed for the backward pass
+    """
+    if np.ndim(x) != 4:
+        raise ValueError(f"x must have shape (N, C, H, W), got {np.shape(x)}")
+    N, C, H, W = x.shape
+    # Move channels last so each row of the (N*H*W, C) matrix is one "example".
+    x_rows = x.transpose(0, 2, 3, 1).reshape(-1, C)
+    out_rows, cache = batchnorm_forward(x_rows, gamma, beta, bn_param)
+    out = out_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    return out, cache
+
+
+def spatial_batchnorm_backward(dout, cache):
+    """
+    Computes the backward pass for spatial batch normalization.
+
+    Inputs:
+    - dout: Upstream derivatives, of shape (N, C, H, W)
+    - cache: Values from the forward pass
+
+    Returns a tuple of:
+    - dx: Gradient with respect to inputs, of shape (N, C, H, W)
+    - dgamma: Gradient with respect to scale parameter, of shape (C,)
+    - dbeta: Gradient with respect to shift parameter, of shape (C,)
+    """
+    if np.ndim(dout) != 4:
+        raise ValueError(f"dout must have shape (N, C, H, W), got {np.shape(dout)}")
+    N, C, H, W = dout.shape
+    dout_rows = dout.transpose(0, 2, 3, 1).reshape(-1, C)
+    dx_rows, dgamma, dbeta = batchnorm_backward_alt(dout_rows, cache)
+    dx = dx_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    return dx, dgamma, dbeta
+
+
+def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+    """
+    Computes the forward pass for spatial group normalization.
+
+    In contrast to layer normalization, group normalization splits each entry in the data
+    into G contiguous pieces, which it then normalizes independently. Per-feature shifting
+    and scaling are then applied to the data, in a manner identical to that of batch
+    normalization and layer normalization.
+
+    Inputs:
+    - x: Input data of shape (N, C, H, W)
+    - gamma: Scale parameter, of shape (1, C, 1, 1)
+    - beta: Shift parameter, of shape (1, C, 1, 1)
+    - G: Integer number of groups to split into, should be a divisor of C
+    - gn_param: Dictionary with the following keys:
+      - eps: Constant for numeric stability
+
+    Returns a tuple of:
+    - out: Output data, of shape (N, C, H, W)
+    - cache: Values needed for the backward pass
+    """
+    if np.ndim(x) != 4:
+        raise ValueError(f"x must have shape (N, C, H, W), got {np.shape(x)}")
+    N, C, H, W = x.shape
+    G = _positive_int(G, "G")
+    if C % G != 0:
+        raise ValueError(f"G must divide the number of channels C = {C}, got G = {G}")
+    for name, param in (("gamma", gamma), ("beta", beta)):
+        if np.shape(param) != (1, C, 1, 1):
+            raise ValueError(f"{name} must have shape (1, {C}, 1, 1), got {np.shape(param)}")
+    eps = gn_param.get("eps", 1e-5)
+    x_groups = x.reshape(N, G, -1)
+    mean = x_groups.mean(axis=2, keepdims=True)
+    inv_std = 1.0 / np.sqrt(x_groups.var(axis=2, keepdims=True) + eps)
+    x_hat = ((x_groups - mean) * inv_std).reshape(N, C, H, W)
+    out = gamma * x_hat + beta
+    cache = (x_hat, inv_std, gamma, G)
+    return out, cache
+
+
+def spatial_groupnorm_backward(dout, cache):
+    """
+    Computes the backward pass for spatial group normalization.
+
+    Inputs:
+    - dout: Upstream derivatives, of shape (N, C, H, W)
+    - cache: Values from the forward pass
+
+    Returns a tuple of:
+    - dx: Gradient with respect to inputs, of shape (N, C, H, W)
+    - dgamma: Gradient with respect to scale parameter, of shape (1, C, 1, 1)
+    - dbeta: Gradient with respect to shift parameter, of shape (1, C, 1, 1)
+    """
+    x_hat, inv_std, gamma, G = cache
+    if np.shape(dout) != x_hat.shape:
+        raise ValueError(f"dout must have shape {x_hat.shape}, got {np.shape(dout)}")
+    N = dout.shape[0]
+    dgamma = np.sum(dout * x_hat, axis=(0, 2, 3), keepdims=True)
+    dbeta = np.sum(dout, axis=(0, 2, 3), keepdims=True)
+    # Within a group this is the layer-norm gradient: each group of M values was
+    # normalized by its own mean and standard deviation.
+    dx_hat = (dout * gamma).reshape(N, G, -1)
+    x_hat_groups = x_hat.reshape(N, G, -1)
+    M = dx_hat.shape[2]
+    dx = (inv_std / M) * (M * dx_hat - dx_hat.sum(axis=2, keepdims=True)
+                          - x_hat_groups * np.sum(dx_hat * x_hat_groups, axis=2, keepdims=True))
+    return dx.reshape(dout.shape), dgamma, dbeta
