@@ -334,7 +334,7 @@ def _conv_impls(spec, backward: bool, naive_images: int, numpy_paths: bool, torc
         impls.append(numpy_pair("numpy_im2col", fast_layers.conv_forward_im2col, fast_layers.conv_backward_im2col))
         impls.append(numpy_pair("strides", fast_layers.conv_forward_strides, fast_layers.conv_backward_strides))
     if fast_layers.cython_available():
-        impls.append(numpy_pair("cython", fast_layers.conv_forward_fast, fast_layers.conv_backward_fast))
+        impls.append(numpy_pair("cython", fast_layers.conv_forward_cython, fast_layers.conv_backward_cython))
     else:
         impls.append(Impl("cython", None, skip="the Cython extension is not built (pip install -e .)"))
 
