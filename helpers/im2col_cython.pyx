@@ -52,8 +52,18 @@ def _geometry(Py_ssize_t H, Py_ssize_t W, Py_ssize_t field_height, Py_ssize_t fi
     return (H + 2 * padding - field_height) // stride + 1, (W + 2 * padding - field_width) // stride + 1
 
 
-def im2col_cython(const floating[:, :, :, ::1] x, Py_ssize_t field_height, Py_ssize_t field_width,
-                  Py_ssize_t padding, Py_ssize_t stride, out=None):
+def _check_array(name, array, ndim):
+    """Raise a clear ValueError unless array is a C-contiguous float32/float64 ndarray of ndim dims."""
+    if not isinstance(array, np.ndarray) or array.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-d NumPy array, got {type(array).__name__} "
+                         f"of shape {np.shape(array)}")
+    if array.dtype not in (np.float32, np.float64):
+        raise ValueError(f"{name} must be float32 or float64, got {array.dtype}")
+    if not array.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous (use np.ascontiguousarray)")
+
+
+def im2col_cython(x, field_height, field_width, padding, stride, out=None):
     """
     Unroll the receptive fields of x into columns.
 
@@ -68,6 +78,12 @@ def im2col_cython(const floating[:, :, :, ::1] x, Py_ssize_t field_height, Py_ss
     Returns:
     - cols: Array of shape (N, C * field_height * field_width, out_h * out_w)
     """
+    _check_array("x", x, 4)
+    return _im2col(x, field_height, field_width, padding, stride, out)
+
+
+def _im2col(const floating[:, :, :, ::1] x, Py_ssize_t field_height, Py_ssize_t field_width,
+            Py_ssize_t padding, Py_ssize_t stride, out):
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t HH = field_height, WW = field_width, s = stride, p = padding
     out_h_, out_w_ = _geometry(H, W, HH, WW, p, s)
@@ -115,9 +131,7 @@ def im2col_cython(const floating[:, :, :, ::1] x, Py_ssize_t field_height, Py_ss
     return out
 
 
-def col2im_cython(const floating[:, :, ::1] cols, Py_ssize_t N, Py_ssize_t C, Py_ssize_t H, Py_ssize_t W,
-                  Py_ssize_t field_height, Py_ssize_t field_width, Py_ssize_t padding,
-                  Py_ssize_t stride, out=None):
+def col2im_cython(cols, N, C, H, W, field_height, field_width, padding, stride, out=None):
     """
     Sum the columns of `cols` back into an image: the adjoint of im2col_cython.
 
@@ -134,6 +148,12 @@ def col2im_cython(const floating[:, :, ::1] cols, Py_ssize_t N, Py_ssize_t C, Py
     Returns:
     - x: Array of shape (N, C, H, W)
     """
+    _check_array("cols", cols, 3)
+    return _col2im(cols, N, C, H, W, field_height, field_width, padding, stride, out)
+
+
+def _col2im(const floating[:, :, ::1] cols, Py_ssize_t N, Py_ssize_t C, Py_ssize_t H, Py_ssize_t W,
+            Py_ssize_t field_height, Py_ssize_t field_width, Py_ssize_t padding, Py_ssize_t stride, out):
     cdef Py_ssize_t HH = field_height, WW = field_width, s = stride, p = padding
     out_h_, out_w_ = _geometry(H, W, HH, WW, p, s)
     cdef Py_ssize_t out_h = out_h_, out_w = out_w_
