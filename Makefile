@@ -13,9 +13,9 @@ HELPERS_STAMP := build/.helpers-installed
 run: $(HELPERS_STAMP)
 	CS231N_SCALE=$(SCALE) $(PY) tools/run_course.py $(NB)
 
-# Notebook cells share a kernel, so each notebook stays on one worker (--dist loadgroup).
+# Notebook cells share a kernel, so each notebook (file) stays on one worker (--dist loadfile).
 test: $(HELPERS_STAMP)
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 env: $(HELPERS_STAMP)
 

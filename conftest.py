@@ -2,7 +2,7 @@
 
 - nbval runs in lax mode in the current environment by default, so plain `pytest`
   validates the notebooks (`-p no:nbval` turns notebook collection off);
-- all cells of a notebook stay on one xdist worker (they share one kernel);
+- with xdist, `--dist loadfile` keeps all cells of a notebook (one kernel) on one worker;
 - the quick scale, a non-GUI matplotlib backend, and results/progress written to a
   temporary folder instead of build/.
 """
@@ -23,13 +23,6 @@ def pytest_configure(config):
         if not (config.option.nbval or config.option.nbval_lax):
             config.option.nbval_lax = True
         config.option.nbval_current_env = True
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.path.suffix == ".ipynb":
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -43,6 +43,26 @@ def course_notebooks() -> list[Path]:
     return sorted(p for p in ROOT.glob("assignment*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
+def exercise_notebooks() -> list[Path]:
+    return [p for p in course_notebooks() if find_exercises(nbformat.read(p, as_version=4))]
+
+
+def notebook_ids(paths) -> list[str]:
+    return [p.stem for p in paths]
+
+
+def contract_env(tmp_path: Path, notebook: Path, strict: bool) -> dict[str, str]:
+    """Environment for executing a notebook under test: quick scale, outputs in tmp_path."""
+    return {
+        "CS231N_STRICT": "1" if strict else "",
+        "CS231N_NOTEBOOK": notebook.stem,
+        "CS231N_RESULTS_FILE": str(tmp_path / "results.json"),
+        "CS231N_PROGRESS_FILE": str(tmp_path / "progress.json"),
+        "CS231N_SCALE": "quick",
+        "MPLBACKEND": "agg",
+    }
+
+
 def find_exercises(nb) -> list[Exercise]:
     """Every @exercise-decorated function in the notebook's code cells, in order."""
     return find_cell_exercises(nb.cells)
