@@ -246,7 +246,11 @@ def batchnorm_forward(x, gamma, beta, bn_param):
 
     Returns a tuple of:
     - out: of shape (N, D)
-    - cache: A dictionary of values needed in the backward pass
+    - cache: A dictionary of values needed in the backward pass.
+      In train mode: {'training': True, 'x_hat': (N, D) normalized x, 'xmu': (N, D) x minus the
+      batch mean, 'std': (D,) sqrt(batch variance + eps), 'inv_std': (D,) 1 / std, 'gamma': gamma}
+      In test mode: {'training': False, 'x_hat': (N, D) x normalized with the running averages,
+      'inv_std': (D,) 1 / sqrt(running_var + eps), 'gamma': gamma}
     """
     x, gamma, beta = _check_normalization_inputs(x, gamma, beta, "batchnorm_forward")
     if not isinstance(bn_param, dict) or "mode" not in bn_param:
@@ -276,7 +280,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         out = gamma * x_hat + beta
         bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean
         bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
-        cache = {"mode": "train", "x_hat": x_hat, "xmu": xmu, "std": std, "inv_std": inv_std,
+        cache = {"training": True, "x_hat": x_hat, "xmu": xmu, "std": std, "inv_std": inv_std,
                  "gamma": gamma}
     elif mode == "test":
         inv_std = 1.0 / np.sqrt(running_var + eps)
@@ -285,7 +289,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         bn_param["running_mean"] = running_mean
         bn_param["running_var"] = running_var
         # At test time the statistics are constants, so the layer is a per-feature affine map.
-        cache = {"mode": "test", "x_hat": x_hat, "inv_std": inv_std, "gamma": gamma}
+        cache = {"training": False, "x_hat": x_hat, "inv_std": inv_std, "gamma": gamma}
     else:
         raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}")
     return out.astype(x.dtype, copy=False), cache
@@ -325,7 +329,7 @@ def batchnorm_backward(dout, cache):
     - dbeta: Gradient with respect to shift parameter beta, of shape (D,)
     """
     dout = _check_normalization_dout(dout, cache, "batchnorm_backward")
-    if cache["mode"] == "test":
+    if not cache["training"]:
         return _frozen_statistics_backward(dout, cache)
     x_hat, xmu, std, inv_std, gamma = (cache[k] for k in ("x_hat", "xmu", "std", "inv_std", "gamma"))
     N = dout.shape[0]
@@ -362,7 +366,7 @@ def batchnorm_backward_alt(dout, cache):
     Inputs / outputs: Same as batchnorm_backward
     """
     dout = _check_normalization_dout(dout, cache, "batchnorm_backward_alt")
-    if cache["mode"] == "test":
+    if not cache["training"]:
         return _frozen_statistics_backward(dout, cache)
     x_hat = cache["x_hat"]
     N = dout.shape[0]
@@ -396,7 +400,8 @@ def layernorm_forward(x, gamma, beta, ln_param):
 
     Returns a tuple of:
     - out: of shape (N, D)
-    - cache: A dictionary of values needed in the backward pass
+    - cache: {'x_hat': (N, D) normalized x, 'inv_std': (N, 1) 1 / sqrt(per-example variance + eps),
+      'gamma': gamma}
     """
     x, gamma, beta = _check_normalization_inputs(x, gamma, beta, "layernorm_forward")
     if not isinstance(ln_param, dict):
@@ -464,9 +469,10 @@ def dropout_forward(x, dropout_param):
 
     Outputs:
     - out: Array of the same shape as x.
-    - cache: tuple (dropout_param, mask). In training mode, mask is the dropout
-      mask (already divided by p) that was used to multiply the input; in
-      test mode, mask is None.
+    - cache: mask. In training mode, the dropout mask (already divided by p) that
+      was used to multiply the input, of the same shape as x; in test mode, None.
+      (CS231n's cache also holds dropout_param; the mask alone determines the
+      backward pass.)
     """
     x = _as_float_array("x", x)
     if not isinstance(dropout_param, dict) or "p" not in dropout_param or "mode" not in dropout_param:
@@ -485,7 +491,7 @@ def dropout_forward(x, dropout_param):
         out = x
     else:
         raise ValueError(f"dropout_param['mode'] must be 'train' or 'test', got {mode!r}")
-    cache = (dropout_param, mask)
+    cache = mask
     return out, cache
 
 
@@ -495,14 +501,13 @@ def dropout_backward(dout, cache):
 
     Inputs:
     - dout: Upstream derivatives, of any shape
-    - cache: (dropout_param, mask) from dropout_forward.
+    - cache: mask from dropout_forward (None in test mode).
 
     Returns:
     - dx: Gradient with respect to x, of the same shape as dout
     """
-    _, mask = cache
+    mask = cache
     dout = _as_float_array("dout", dout)
-    # Branch on the mask, not on dropout_param['mode'], which the caller may have changed since.
     if mask is None:
         return dout
     _check_shape("dout", dout, mask.shape)
