@@ -3,6 +3,7 @@
     extract_features(imgs, feature_fns)   -> (N, F): the features of every image, side by side
     hog_feature(im)                       -> (n_cells_y * n_cells_x * 9,) HOG of one image
     color_histogram_hsv(im, nbin=10)      -> (nbin,) histogram of the hue channel
+    hog_picture(feat, n_cells)            -> an image of the HOG, one stroke per orientation bin
 
 HOG follows CS231n's simplified version (no blocks, no block normalization): forward-difference
 gradients, 9 orientation bins over [0, 180) degrees, and the gradient magnitude averaged over
@@ -140,6 +141,36 @@ def hog_feature(im):
     sums = np.bincount(slot.ravel(), weights=grad_mag[:n_cells_y * cy, :n_cells_x * cx].ravel(),
                        minlength=n_cells_y * n_cells_x * HOG_ORIENTATIONS)
     return sums / (cy * cx)
+
+
+def hog_picture(feat, n_cells, cell_pixels=16):
+    """
+    Draw a HOG feature as an image: in each cell, one line through the centre per
+    orientation bin, along that bin's edge orientation, as bright as the bin's value.
+
+    Inputs:
+    - feat: HOG feature of shape (n_cells_y * n_cells_x * 9,), as returned by hog_feature
+    - n_cells: Tuple (n_cells_y, n_cells_x), e.g. (4, 4) for a 32x32 image
+    - cell_pixels: Side of one drawn cell, in pixels
+
+    Returns:
+    - picture: Array of shape (n_cells_y * cell_pixels, n_cells_x * cell_pixels), values >= 0
+    """
+    n_cells_y, n_cells_x = n_cells
+    feat = np.asarray(feat, dtype=np.float64)
+    if feat.shape != (n_cells_y * n_cells_x * HOG_ORIENTATIONS,):
+        raise ValueError(f"feat must have shape ({n_cells_y * n_cells_x * HOG_ORIENTATIONS},) for "
+                         f"{n_cells_y}x{n_cells_x} cells of {HOG_ORIENTATIONS} bins, got {feat.shape}")
+    cells = feat.reshape(n_cells_y, n_cells_x, HOG_ORIENTATIONS)
+    # One stroke per bin: the pixels of a cell within half a pixel of the line through its
+    # centre at the bin's middle angle (x to the right, y downwards, as in the image).
+    centre = (cell_pixels - 1) / 2.0
+    yy, xx = np.mgrid[:cell_pixels, :cell_pixels] - centre
+    angles = np.radians((np.arange(HOG_ORIENTATIONS) + 0.5) * 180.0 / HOG_ORIENTATIONS)
+    off_line = np.abs(xx[None] * np.sin(angles)[:, None, None] - yy[None] * np.cos(angles)[:, None, None])
+    strokes = (off_line <= 0.5 + 1e-9).astype(np.float64)  # (9, cell_pixels, cell_pixels); 1e-9: rounding
+    picture = np.einsum("yxb,bij->yixj", cells, strokes)
+    return picture.reshape(n_cells_y * cell_pixels, n_cells_x * cell_pixels)
 
 
 def color_histogram_hsv(im, nbin=10, xmin=0, xmax=255, normalized=True):

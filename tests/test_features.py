@@ -10,6 +10,7 @@ from helpers.features import (
     color_histogram_hsv,
     extract_features,
     hog_feature,
+    hog_picture,
     rgb2gray,
     rgb2hue,
 )
@@ -153,3 +154,19 @@ def test_bad_shapes_and_values_are_rejected():
         color_histogram_hsv(np.zeros((8, 8, 3)), nbin=0)
     with pytest.raises(ValueError, match="xmin must be below xmax"):
         color_histogram_hsv(np.zeros((8, 8, 3)), xmin=255, xmax=255)
+
+
+def test_hog_picture_draws_vertical_stroke_for_vertical_edges():
+    feats = hog_feature(_stripes(vertical=True))
+    picture = hog_picture(feats, (4, 4), cell_pixels=16)
+    assert picture.shape == (64, 64)
+    cell = picture[:16, :16]
+    # Bin 4 is centred on 90 degrees: a vertical line through the cell's centre columns.
+    lit_columns = np.flatnonzero(cell.sum(axis=0))
+    np.testing.assert_array_equal(lit_columns, [7, 8])
+    assert np.all(cell[:, 7] > 0)
+
+
+def test_hog_picture_rejects_wrong_length():
+    with pytest.raises(ValueError, match=r"feat must have shape \(144,\) for 4x4 cells of 9 bins, got \(10,\)"):
+        hog_picture(np.zeros(10), (4, 4))
