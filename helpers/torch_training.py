@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from torchvision.transforms import v2
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from helpers.data.cifar10 import load_CIFAR10
 
