@@ -343,7 +343,6 @@ class Solver:
 
         # At the end of training swap the best params into the model.
         self._restore_best()
-        return self
 
     def _decay_learning_rates(self):
         for name, config in self.optim_configs.items():
