@@ -139,18 +139,21 @@ TARGETS = [
 
 # ----------------------------------------------------------------------------- timing
 
-def median_time(fn: Callable[[], object], repeat: int, warmup: int = 1) -> float:
+def median_time(fn: Callable[[], object], repeat: int, warmup: int = 1, budget_s: float = 2.0) -> float:
     """
-    Median wall-clock seconds of fn() over `repeat` calls, after `warmup` untimed calls.
+    Median wall-clock seconds of fn() over up to `repeat` calls, after `warmup` untimed calls.
 
     The median ignores the odd call slowed down by another process on a shared machine.
+    Calls stop once the timed ones add up to `budget_s` (at least one is always timed):
+    a loop implementation that takes seconds per call varies little between calls, and
+    repeating it would only make the run long.
     """
     if repeat < 1:
         raise ValueError(f"repeat must be >= 1, got {repeat}")
     for _ in range(warmup):
         fn()
     times = []
-    for _ in range(repeat):
+    while len(times) < repeat and (not times or sum(times) < budget_s):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
@@ -338,7 +341,8 @@ def _conv_impls(spec, backward: bool, naive_images: int, numpy_paths: bool, torc
     else:
         impls.append(Impl("cython", None, skip="the Cython extension is not built (pip install -e .)"))
 
-    torch_kinds = {"unfold": torch_layers.conv_forward_unfold, "conv2d": torch_layers.conv_forward_torch}
+    torch_kinds = {"unfold": (torch_layers.conv_forward_unfold, torch_layers.conv_backward_unfold),
+                   "conv2d": (torch_layers.conv_forward_torch, torch_layers.conv_backward_torch)}
     for device in ("cpu", "cuda"):
         skip = _cuda_skip() if device == "cuda" else ""
         for kind in torch_paths:
@@ -346,15 +350,18 @@ def _conv_impls(spec, backward: bool, naive_images: int, numpy_paths: bool, torc
             if skip:
                 impls.append(Impl(key, None, skip=skip))
                 continue
-            impls.append(_torch_conv_impl(key, torch_kinds[kind], x, w, b, conv_param, dout, device, backward))
+            forward, backward_fn = torch_kinds[kind]
+            impls.append(_torch_conv_impl(key, forward, backward_fn if backward else None, x, w, b, conv_param,
+                                          dout, device))
     return impls
 
 
-def _torch_conv_impl(key, forward, x, w, b, conv_param, dout, device, backward):
-    """Time a torch_layers conv on tensors already on `device` (transfers are not the layer's cost)."""
+def _torch_conv_impl(key, forward, backward, x, w, b, conv_param, dout, device):
+    """
+    Time a torch_layers conv forward (backward None) or backward pass, on tensors already on
+    `device`: host/device transfers are not the layer's cost.
+    """
     import torch
-
-    from helpers import torch_layers
 
     xt, wt, bt = (torch.tensor(a, device=device) for a in (x, w, b))
     sync = _cuda_sync if device == "cuda" else (lambda: None)
@@ -368,7 +375,7 @@ def _torch_conv_impl(key, forward, x, w, b, conv_param, dout, device, backward):
     doutt = torch.tensor(dout, device=device)
 
     def run_backward():
-        grads = torch_layers.conv_backward_torch(doutt, cache)
+        grads = backward(doutt, cache)
         sync()
         return grads
     return Impl(key, run_backward)
@@ -380,7 +387,7 @@ def _build_conv(backward: bool, large: bool):
             spec = CONV_LARGE_QUICK if quick else CONV_LARGE
             return _conv_impls(spec, backward, naive_images=1, numpy_paths=False, torch_paths=("conv2d",))
         spec = CONV_SMALL_QUICK if quick else CONV_SMALL
-        return _conv_impls(spec, backward, naive_images=1 if quick else 10, numpy_paths=True,
+        return _conv_impls(spec, backward, naive_images=1 if quick else 4, numpy_paths=True,
                            torch_paths=("unfold", "conv2d"))
 
     return build
@@ -530,10 +537,7 @@ def run_case(case: Case, repeat: int, quick: bool) -> tuple[list[Row], list[str]
         if impl.fn is None:
             skipped.append(f"{impl.key}: {impl.skip}")
             continue
-        # Sliced loop versions are slow per call: fewer repeats keep the run short, and
-        # their time is dominated by the loop, so its spread is small anyway.
-        reps = max(1, min(repeat, 3)) if impl.fraction < 1 else repeat
-        seconds = median_time(impl.fn, reps) / impl.fraction
+        seconds = median_time(impl.fn, repeat) / impl.fraction
         if baseline is None:
             baseline = seconds
         rows.append(Row(case.op, shape, impl.label, seconds, baseline / seconds, flops / seconds / 1e9, impl.key))
@@ -602,8 +606,8 @@ def run(only: str | None = None, repeat: int = DEFAULT_REPEAT, quick: bool = Fal
     cases = select_cases(only)
     gemm, gemm_desc = measure_gemm_gflops(quick, repeat)
     print(f"Matrix-multiply reference: {gemm_desc} runs at {gemm:.1f} GFLOP/s on this machine", file=out)
-    print("Times are medians of the timed calls after a warm-up; 'vs naive' divides the first row's time "
-          "by each row's.", file=out)
+    print(f"Times are medians of up to {repeat} calls after a warm-up (fewer when calls take seconds); "
+          "'vs naive' divides the first row's time by each row's.", file=out)
     rows = []
     for case in cases:
         shape = case.quick_shape if quick else case.shape

@@ -47,7 +47,7 @@ def test_every_operation_runs_on_quick_shapes(tmp_path):
 
 
 def test_sliced_rows_are_scaled_and_labelled(monkeypatch):
-    monkeypatch.setattr(bench, "median_time", lambda fn, repeat, warmup=1: 1.0)
+    monkeypatch.setattr(bench, "median_time", lambda fn, repeat, **_: 1.0)
 
     def build(quick):
         return [bench._sliced("loops", lambda n: None, 5, 20, "rows"), bench.Impl("vectorized", lambda: None),
