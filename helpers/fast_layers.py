@@ -50,7 +50,7 @@ BACKEND = "cython" if im2col_cython is not None else "numpy"
 # Images are unrolled a few at a time into one reused buffer of about this size, so the
 # columns are still in cache when the matrix product reads them (and a big batch never
 # needs its full, C*HH*WW times larger, column matrix in memory).
-_CHUNK_BYTES = 8 * 2**20
+_CHUNK_BYTES = 32 * 2**20
 
 
 def cython_available():
@@ -97,7 +97,10 @@ def _require_cython():
 # fold(cols, x_shape, fh, fw, pad, stride, out) writing the summed image into out.
 
 def _unroll_indices(x, fh, fw, pad, stride, out):
-    return im2col_indices(x, fh, fw, pad, stride)
+    if out is None:
+        return im2col_indices(x, fh, fw, pad, stride)
+    out[...] = im2col_indices(x, fh, fw, pad, stride)
+    return out
 
 
 def _fold_indices(cols, x_shape, fh, fw, pad, stride, out):
@@ -137,11 +140,14 @@ def _float_dtype(*arrays):
     return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
 
-def _chunk_size(bytes_per_image, N):
-    return max(1, min(N, _CHUNK_BYTES // max(1, bytes_per_image)))
-
-
 # ----------------------------------------------------------------------------- convolution
+
+def _chunks(N, bytes_per_image):
+    """Yield (start, stop) ranges of images whose columns fill about _CHUNK_BYTES."""
+    step = max(1, min(N, _CHUNK_BYTES // max(1, bytes_per_image)))
+    for start in range(0, N, step):
+        yield start, min(N, start + step)
+
 
 def _conv_forward(x, w, b, conv_param, method):
     """Convolution as an im2col'd matrix product, images a chunk at a time; see conv_forward_fast."""
@@ -156,15 +162,19 @@ def _conv_forward(x, w, b, conv_param, method):
     K, P = w_rows.shape[1], H_out * W_out
     unroll = _METHODS[method][0]
     out = np.empty((N, F, P), dtype=dtype)
-    step = _chunk_size(K * P * dtype.itemsize, N)
-    buffer = np.empty((step, K, P), dtype=dtype)
     bias = b.reshape(1, F, 1)
-    for start in range(0, N, step):
-        stop = min(N, start + step)
-        cols = unroll(x[start:stop], HH, WW, pad, stride, buffer[:stop - start])
-        # (F, K) @ (n, K, P) -> (n, F, P): the output is already in (N, F, H', W') order.
-        np.matmul(w_rows, cols, out=out[start:stop])
-        out[start:stop] += bias
+    buffer = None
+    for start, stop in _chunks(N, K * P * dtype.itemsize):
+        n = stop - start
+        if buffer is None or n != buffer.shape[1]:
+            buffer = np.empty((K, n, P), dtype=dtype)
+        # The chunk's columns side by side, (K, n * P), so that ONE matrix product covers
+        # the chunk: BLAS threads pay their start-up once per chunk, not once per image.
+        # im2col writes into the (n, K, P) view of that buffer, one contiguous row at a time.
+        unroll(x[start:stop], HH, WW, pad, stride, buffer.transpose(1, 0, 2))
+        products = w_rows @ buffer.reshape(K, n * P)
+        # (F, n, P) -> (n, F, P): a copy of the chunk's output only, K times smaller than the product.
+        np.add(products.reshape(F, n, P).transpose(1, 0, 2), bias, out=out[start:stop])
     cache = (x, w, b, conv_param, method)
     return out.reshape(N, F, H_out, W_out), cache
 
@@ -181,26 +191,32 @@ def _conv_backward(dout, cache, method=None):
     dtype = x.dtype
     w_rows = w.reshape(F, -1)
     K, P = w_rows.shape[1], H_out * W_out
-    dout = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, P)
+    dout = np.asarray(dout, dtype=dtype).reshape(N, F, P)
     unroll, fold = _METHODS[method]
     db = dout.sum(axis=(0, 2))
-    dw_rows = np.zeros((F, K), dtype=dtype)
+    dw_t = np.zeros((K, F), dtype=dtype)
     dx = np.empty_like(x)
-    step = _chunk_size(K * P * dtype.itemsize, N)
-    buffer = np.empty((step, K, P), dtype=dtype)
     # w_rows.T is a transposed view: BLAS reads it as is, without a copy.
     w_rows_t = w_rows.T
-    for start in range(0, N, step):
-        stop = min(N, start + step)
+    buffer = None
+    for start, stop in _chunks(N, K * P * dtype.itemsize):
+        n = stop - start
+        if buffer is None or n != buffer.shape[1]:
+            buffer = np.empty((K, n, P), dtype=dtype)
         # The columns are recomputed rather than cached by the forward pass: unrolling is
         # cheap next to the products, and a cache would hold C*HH*WW copies of x.
-        cols = unroll(x[start:stop], HH, WW, pad, stride, buffer[:stop - start])
-        # dw = sum over images of dout[n] (F, P) @ cols[n].T (P, K).
-        dw_rows += np.matmul(dout[start:stop], cols.transpose(0, 2, 1)).sum(axis=0)
-        # dcols[n] = w_rows.T (K, F) @ dout[n] (F, P); col2im sums it back into dx.
-        dcols = np.matmul(w_rows_t, dout[start:stop], out=buffer[:stop - start])
-        fold(dcols, (stop - start, C, H, W), HH, WW, pad, stride, dx[start:stop])
-    return dx, dw_rows.reshape(w.shape), db
+        unroll(x[start:stop], HH, WW, pad, stride, buffer.transpose(1, 0, 2))
+        cols = buffer.reshape(K, n * P)
+        # The chunk's upstream gradient side by side as well, (F, n * P).
+        dout_rows = np.ascontiguousarray(dout[start:stop].transpose(1, 0, 2)).reshape(F, n * P)
+        # dw = sum over images and positions of dout x cols, one product per chunk. It is
+        # accumulated transposed, (K, nP) @ (nP, F), the orientation OpenBLAS runs several
+        # times faster than (F, nP) @ (nP, K) for these long, thin operands.
+        dw_t += cols @ dout_rows.T
+        # dcols = w_rows.T (K, F) @ dout (F, nP); col2im sums each column back into its window.
+        np.matmul(w_rows_t, dout_rows, out=cols)
+        fold(buffer.transpose(1, 0, 2), (n, C, H, W), HH, WW, pad, stride, dx[start:stop])
+    return dx, np.ascontiguousarray(dw_t.T).reshape(w.shape), db
 
 
 def conv_forward_im2col(x, w, b, conv_param):

@@ -152,8 +152,8 @@ def im2col_strided(x, field_height, field_width, padding=1, stride=1, out=None):
     - field_height, field_width: Size of the receptive field
     - padding: Zero padding on each side of H and W
     - stride: Distance between neighbouring receptive fields
-    - out: Optional C-contiguous array of the result's shape and dtype to write into
-      (lets a caller reuse one buffer across calls)
+    - out: Optional array of the result's shape and dtype to write into, in any memory
+      layout (lets a caller reuse one buffer across calls)
 
     Returns:
     - cols: Array of shape (N, C * field_height * field_width, out_h * out_w), in the
@@ -165,9 +165,8 @@ def im2col_strided(x, field_height, field_width, padding=1, stride=1, out=None):
     shape = (N, C * field_height * field_width, out_h * out_w)
     if out is None:
         out = np.empty(shape, dtype=x.dtype)
-    elif out.shape != shape or out.dtype != x.dtype or not out.flags.c_contiguous:
-        raise ValueError(f"out must be a C-contiguous {x.dtype} array of shape {shape}, "
-                         f"got {out.dtype} {out.shape}")
+    elif out.shape != shape or out.dtype != x.dtype:
+        raise ValueError(f"out must be a {x.dtype} array of shape {shape}, got {out.dtype} {out.shape}")
     p = padding
     x_padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), mode="constant") if p else x
     windows = _window_view(x_padded, field_height, field_width, stride, out_h, out_w)

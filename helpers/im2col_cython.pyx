@@ -52,15 +52,21 @@ def _geometry(Py_ssize_t H, Py_ssize_t W, Py_ssize_t field_height, Py_ssize_t fi
     return (H + 2 * padding - field_height) // stride + 1, (W + 2 * padding - field_width) // stride + 1
 
 
-def _check_array(name, array, ndim):
-    """Raise a clear ValueError unless array is a C-contiguous float32/float64 ndarray of ndim dims."""
+def _check_array(name, array, ndim, whole):
+    """
+    Raise a clear ValueError unless array is a float32/float64 ndarray with ndim dimensions
+    that is C-contiguous (whole=True) or contiguous along its last axis (whole=False).
+    """
     if not isinstance(array, np.ndarray) or array.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-d NumPy array, got {type(array).__name__} "
                          f"of shape {np.shape(array)}")
     if array.dtype not in (np.float32, np.float64):
         raise ValueError(f"{name} must be float32 or float64, got {array.dtype}")
-    if not array.flags.c_contiguous:
+    if whole and not array.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous (use np.ascontiguousarray)")
+    # No negative index: wraparound=False applies to Python sequences too.
+    if array.strides[ndim - 1] != array.itemsize:
+        raise ValueError(f"{name} must be contiguous along its last axis (use np.ascontiguousarray)")
 
 
 def im2col_cython(x, field_height, field_width, padding, stride, out=None):
@@ -72,13 +78,14 @@ def im2col_cython(x, field_height, field_width, padding, stride, out=None):
     - field_height, field_width: Size of the receptive field
     - padding: Zero padding on each side of H and W
     - stride: Distance between neighbouring receptive fields
-    - out: Optional C-contiguous array of the result's shape and x's dtype to write into
-      (every entry is overwritten)
+    - out: Optional array of the result's shape and x's dtype to write into (every entry
+      is overwritten); only its last axis must be contiguous, so a transposed view of a
+      (C * field_height * field_width, N, out_h * out_w) buffer works too
 
     Returns:
     - cols: Array of shape (N, C * field_height * field_width, out_h * out_w)
     """
-    _check_array("x", x, 4)
+    _check_array("x", x, 4, True)
     return _im2col(x, field_height, field_width, padding, stride, out)
 
 
@@ -92,9 +99,11 @@ def _im2col(const floating[:, :, :, ::1] x, Py_ssize_t field_height, Py_ssize_t 
     dtype = np.float32 if floating is float else np.float64
     if out is None:
         out = np.empty(shape, dtype=dtype)
-    elif out.shape != shape or out.dtype != dtype:
-        raise ValueError(f"out must be a {np.dtype(dtype)} array of shape {shape}, got {out.dtype} {out.shape}")
-    cdef floating[:, :, ::1] cols = out
+    elif out.shape != shape or out.dtype != dtype or out.strides[2] != out.itemsize:
+        raise ValueError(f"out must be a {np.dtype(dtype)} array of shape {shape} with a contiguous last "
+                         f"axis, got {out.dtype} {out.shape} with strides {out.strides}")
+    # Strided view: the rows are contiguous (checked above), which the pointer loops rely on.
+    cdef floating[:, :, :] cols = out
     cdef Py_ssize_t n, c, ii, jj, yy, xx, row, h, lo, hi
     cdef floating* dst
     cdef const floating* src
@@ -139,7 +148,8 @@ def col2im_cython(cols, N, C, H, W, field_height, field_width, padding, stride, 
     exactly the gradient of im2col.
 
     Inputs:
-    - cols: Array of shape (N, C * field_height * field_width, out_h * out_w), C-contiguous
+    - cols: Array of shape (N, C * field_height * field_width, out_h * out_w) whose last
+      axis is contiguous
     - N, C, H, W: Shape of the image batch that im2col_cython unrolled
     - field_height, field_width, padding, stride: As given to im2col_cython
     - out: Optional C-contiguous array of shape (N, C, H, W) and cols' dtype to write into
@@ -148,11 +158,11 @@ def col2im_cython(cols, N, C, H, W, field_height, field_width, padding, stride, 
     Returns:
     - x: Array of shape (N, C, H, W)
     """
-    _check_array("cols", cols, 3)
+    _check_array("cols", cols, 3, False)
     return _col2im(cols, N, C, H, W, field_height, field_width, padding, stride, out)
 
 
-def _col2im(const floating[:, :, ::1] cols, Py_ssize_t N, Py_ssize_t C, Py_ssize_t H, Py_ssize_t W,
+def _col2im(const floating[:, :, :] cols, Py_ssize_t N, Py_ssize_t C, Py_ssize_t H, Py_ssize_t W,
             Py_ssize_t field_height, Py_ssize_t field_width, Py_ssize_t padding, Py_ssize_t stride, out):
     cdef Py_ssize_t HH = field_height, WW = field_width, s = stride, p = padding
     out_h_, out_w_ = _geometry(H, W, HH, WW, p, s)
