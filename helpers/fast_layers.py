@@ -26,7 +26,9 @@ otherwise; a missing extension is announced once, with the command that builds i
 """
 
 import contextlib
+import ctypes
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -51,6 +53,47 @@ BACKEND = "cython" if im2col_cython is not None else "numpy"
 # columns are still in cache when the matrix product reads them (and a big batch never
 # needs its full, C*HH*WW times larger, column matrix in memory).
 _CHUNK_BYTES = 32 * 2**20
+
+
+# ----------------------------------------------------------------------------- BLAS threads
+# A multi-threaded BLAS call ends with its threads waiting for each other. On a busy
+# machine (more runnable processes than cores) a waiting thread may not get a core for a
+# whole time slice, so a small product that one thread does in 5 ms can take 50 ms on two.
+# Products smaller than this many flops therefore run on one thread; big ones keep all.
+_THREADED_GEMM_FLOPS = 1e8
+
+
+def _find_openblas_threads():
+    """(get, set) thread-count functions of the OpenBLAS inside NumPy's wheel, or None elsewhere."""
+    for path in sorted((Path(np.__file__).parent.parent / "numpy.libs").glob("libscipy_openblas*")):
+        try:
+            lib = ctypes.CDLL(str(path))  # the library NumPy already loaded: same threads
+        except OSError:
+            continue
+        for suffix in ("64_", ""):
+            get = getattr(lib, f"scipy_openblas_get_num_threads{suffix}", None)
+            set_ = getattr(lib, f"scipy_openblas_set_num_threads{suffix}", None)
+            if get is not None and set_ is not None:
+                return get, set_
+    return None
+
+
+_OPENBLAS_THREADS = _find_openblas_threads()
+
+
+@contextlib.contextmanager
+def _blas_threads_for(flops):
+    """Run the block's BLAS calls on one thread if each does fewer than _THREADED_GEMM_FLOPS."""
+    if _OPENBLAS_THREADS is None or flops >= _THREADED_GEMM_FLOPS:
+        yield
+        return
+    get, set_ = _OPENBLAS_THREADS
+    previous = get()
+    set_(1)
+    try:
+        yield
+    finally:
+        set_(previous)
 
 
 def cython_available():
@@ -143,10 +186,9 @@ def _float_dtype(*arrays):
 # ----------------------------------------------------------------------------- convolution
 
 def _chunks(N, bytes_per_image):
-    """Yield (start, stop) ranges of images whose columns fill about _CHUNK_BYTES."""
+    """List of (start, stop) ranges of images whose columns fill about _CHUNK_BYTES each."""
     step = max(1, min(N, _CHUNK_BYTES // max(1, bytes_per_image)))
-    for start in range(0, N, step):
-        yield start, min(N, start + step)
+    return [(start, min(N, start + step)) for start in range(0, N, step)]
 
 
 def _conv_forward(x, w, b, conv_param, method):
@@ -163,18 +205,20 @@ def _conv_forward(x, w, b, conv_param, method):
     unroll = _METHODS[method][0]
     out = np.empty((N, F, P), dtype=dtype)
     bias = b.reshape(1, F, 1)
+    chunks = _chunks(N, K * P * dtype.itemsize)
     buffer = None
-    for start, stop in _chunks(N, K * P * dtype.itemsize):
-        n = stop - start
-        if buffer is None or n != buffer.shape[1]:
-            buffer = np.empty((K, n, P), dtype=dtype)
-        # The chunk's columns side by side, (K, n * P), so that ONE matrix product covers
-        # the chunk: BLAS threads pay their start-up once per chunk, not once per image.
-        # im2col writes into the (n, K, P) view of that buffer, one contiguous row at a time.
-        unroll(x[start:stop], HH, WW, pad, stride, buffer.transpose(1, 0, 2))
-        products = w_rows @ buffer.reshape(K, n * P)
-        # (F, n, P) -> (n, F, P): a copy of the chunk's output only, K times smaller than the product.
-        np.add(products.reshape(F, n, P).transpose(1, 0, 2), bias, out=out[start:stop])
+    with _blas_threads_for(2.0 * F * K * P * (chunks[0][1] - chunks[0][0])):
+        for start, stop in chunks:
+            n = stop - start
+            if buffer is None or n != buffer.shape[1]:
+                buffer = np.empty((K, n, P), dtype=dtype)
+            # The chunk's columns side by side, (K, n * P), so that ONE matrix product covers
+            # the chunk: BLAS threads pay their start-up once per chunk, not once per image.
+            # im2col writes into the (n, K, P) view of that buffer, one contiguous row at a time.
+            unroll(x[start:stop], HH, WW, pad, stride, buffer.transpose(1, 0, 2))
+            products = w_rows @ buffer.reshape(K, n * P)
+            # (F, n, P) -> (n, F, P): a copy of the chunk's output, K times smaller than the product.
+            np.add(products.reshape(F, n, P).transpose(1, 0, 2), bias, out=out[start:stop])
     cache = (x, w, b, conv_param, method)
     return out.reshape(N, F, H_out, W_out), cache
 
@@ -198,24 +242,26 @@ def _conv_backward(dout, cache, method=None):
     dx = np.empty_like(x)
     # w_rows.T is a transposed view: BLAS reads it as is, without a copy.
     w_rows_t = w_rows.T
+    chunks = _chunks(N, K * P * dtype.itemsize)
     buffer = None
-    for start, stop in _chunks(N, K * P * dtype.itemsize):
-        n = stop - start
-        if buffer is None or n != buffer.shape[1]:
-            buffer = np.empty((K, n, P), dtype=dtype)
-        # The columns are recomputed rather than cached by the forward pass: unrolling is
-        # cheap next to the products, and a cache would hold C*HH*WW copies of x.
-        unroll(x[start:stop], HH, WW, pad, stride, buffer.transpose(1, 0, 2))
-        cols = buffer.reshape(K, n * P)
-        # The chunk's upstream gradient side by side as well, (F, n * P).
-        dout_rows = np.ascontiguousarray(dout[start:stop].transpose(1, 0, 2)).reshape(F, n * P)
-        # dw = sum over images and positions of dout x cols, one product per chunk. It is
-        # accumulated transposed, (K, nP) @ (nP, F), the orientation OpenBLAS runs several
-        # times faster than (F, nP) @ (nP, K) for these long, thin operands.
-        dw_t += cols @ dout_rows.T
-        # dcols = w_rows.T (K, F) @ dout (F, nP); col2im sums each column back into its window.
-        np.matmul(w_rows_t, dout_rows, out=cols)
-        fold(buffer.transpose(1, 0, 2), (n, C, H, W), HH, WW, pad, stride, dx[start:stop])
+    with _blas_threads_for(2.0 * F * K * P * (chunks[0][1] - chunks[0][0])):
+        for start, stop in chunks:
+            n = stop - start
+            if buffer is None or n != buffer.shape[1]:
+                buffer = np.empty((K, n, P), dtype=dtype)
+            # The columns are recomputed rather than cached by the forward pass: unrolling is
+            # cheap next to the products, and a cache would hold C*HH*WW copies of x.
+            unroll(x[start:stop], HH, WW, pad, stride, buffer.transpose(1, 0, 2))
+            cols = buffer.reshape(K, n * P)
+            # The chunk's upstream gradient side by side as well, (F, n * P).
+            dout_rows = np.ascontiguousarray(dout[start:stop].transpose(1, 0, 2)).reshape(F, n * P)
+            # dw = sum over images and positions of dout x cols, one product per chunk. It is
+            # accumulated transposed, (K, nP) @ (nP, F), the orientation OpenBLAS runs several
+            # times faster than (F, nP) @ (nP, K) for these long, thin operands.
+            dw_t += cols @ dout_rows.T
+            # dcols = w_rows.T (K, F) @ dout (F, nP); col2im sums each column back into its window.
+            np.matmul(w_rows_t, dout_rows, out=cols)
+            fold(buffer.transpose(1, 0, 2), (n, C, H, W), HH, WW, pad, stride, dx[start:stop])
     return dx, np.ascontiguousarray(dw_t.T).reshape(w.shape), db
 
 
