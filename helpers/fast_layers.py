@@ -207,7 +207,7 @@ def _conv_forward(x, w, b, conv_param, method):
     bias = b.reshape(1, F, 1)
     chunks = _chunks(N, K * P * dtype.itemsize)
     buffer = None
-    with _blas_threads_for(2.0 * F * K * P * (chunks[0][1] - chunks[0][0])):
+    with _blas_threads_for(2.0 * F * K * P * (chunks[0][1] - chunks[0][0] if chunks else 0)):
         for start, stop in chunks:
             n = stop - start
             if buffer is None or n != buffer.shape[1]:
@@ -244,7 +244,7 @@ def _conv_backward(dout, cache, method=None):
     w_rows_t = w_rows.T
     chunks = _chunks(N, K * P * dtype.itemsize)
     buffer = None
-    with _blas_threads_for(2.0 * F * K * P * (chunks[0][1] - chunks[0][0])):
+    with _blas_threads_for(2.0 * F * K * P * (chunks[0][1] - chunks[0][0] if chunks else 0)):
         for start, stop in chunks:
             n = stop - start
             if buffer is None or n != buffer.shape[1]:
