@@ -1,4 +1,4 @@
-"""Fast convolution and max pooling: im2col + one matrix product per image, and reshapes.
+"""Fast convolution and max pooling: im2col + one matrix product per chunk of images, and reshapes.
 
 Same API, same results (to float64 rounding) as the naive layers in `helpers.layers`:
 `*_forward(...) -> (out, cache)` and `*_backward(dout, cache)`, the same output-size rule
@@ -13,6 +13,10 @@ receptive fields are unrolled into columns; see `helpers.im2col` for the layout)
 - conv_forward_strides / conv_backward_strides: NumPy `as_strided` (`im2col_strided`).
 - conv_forward_cython / conv_backward_cython: the compiled `helpers.im2col_cython`.
 - conv_forward_fast / conv_backward_fast: the best available one, chosen by BACKEND.
+All of them unroll a chunk of images (about _CHUNK_BYTES of columns) into one reused
+buffer laid out (C*HH*WW, n, H'*W'), so the chunk is ONE matrix product with the filters;
+the backward pass recomputes the columns instead of caching them, gets dw from one product
+per chunk and dx by col2im of w^T dout.
 
 Max pooling:
 - max_pool_forward_reshape / backward_reshape: when the windows tile the input (square,
@@ -49,10 +53,10 @@ else:
 BACKENDS = ("cython", "numpy")
 BACKEND = "cython" if im2col_cython is not None else "numpy"
 
-# Images are unrolled a few at a time into one reused buffer of about this size, so the
-# columns are still in cache when the matrix product reads them (and a big batch never
-# needs its full, C*HH*WW times larger, column matrix in memory).
-_CHUNK_BYTES = 32 * 2**20
+# Images are unrolled a few at a time into one reused buffer of about this size: big
+# enough that each matrix product keeps BLAS busy, small enough that a big batch never
+# needs its full, C*HH*WW times larger than x, column matrix in memory.
+_CHUNK_BYTES = 64 * 2**20
 
 
 # ----------------------------------------------------------------------------- BLAS threads
