@@ -357,3 +357,14 @@ def test_missing_extension_falls_back_loudly_to_numpy():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.skipif(fast_layers._OPENBLAS_THREADS is None, reason="NumPy does not use its bundled OpenBLAS here")
+def test_small_products_restore_the_blas_thread_count():
+    get, _ = fast_layers._OPENBLAS_THREADS
+    before = get()
+    rng = np.random.default_rng(9)
+    out, cache = fast_layers.conv_forward_fast(rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((2, 2, 3, 3)),
+                                               np.zeros(2), {"stride": 1, "pad": 1})
+    fast_layers.conv_backward_fast(out, cache)
+    assert get() == before
