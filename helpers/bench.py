@@ -646,16 +646,23 @@ def plot_speedups(rows: list[Row], ax=None):
         _, ax = plt.subplots(figsize=(12, 4.5))
     ops = list(dict.fromkeys(r.op for r in rows))
     keys = list(dict.fromkeys(r.key for r in rows))
-    width = 0.8 / len(keys)
-    for i, key in enumerate(keys):
-        xs = [j + i * width for j, op in enumerate(ops) if any(r.op == op and r.key == key for r in rows)]
-        ys = [r.speedup_vs_naive for op in ops for r in rows if r.op == op and r.key == key]
-        ax.bar(xs, ys, width, label=key)
-    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(ops))], ops)
+    colors = {key: plt.get_cmap("tab10")(i % 10) for i, key in enumerate(keys)}
+    per_op = {op: [r for r in rows if r.op == op] for op in ops}
+    width = 0.8 / max(len(group) for group in per_op.values())
+    labelled = set()
+    for j, op in enumerate(ops):
+        group = per_op[op]
+        for i, r in enumerate(group):
+            # Each op's bars sit side by side around its tick; a key keeps its colour across ops.
+            x = j + (i - (len(group) - 1) / 2) * width
+            ax.bar(x, r.speedup_vs_naive, width, color=colors[r.key],
+                   label=None if r.key in labelled else r.key)
+            labelled.add(r.key)
+    ax.set_xticks(range(len(ops)), ops)
     ax.set_yscale("log")
     ax.set_ylabel("speedup over naive (log scale)")
     ax.axhline(1.0, color="black", lw=0.8)
-    ax.legend(fontsize="small", ncol=2)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return ax
 
 
