@@ -93,11 +93,12 @@ def cifar10_available() -> bool:
 
 def load_CIFAR10(root=None, verbose=True):
     """
-    Load CIFAR-10: the full set when it is installed, else the bundled sample of genuine
-    rows (quick scale only; the full scale needs the full set).
+    Load CIFAR-10: at the quick scale the bundled sample of genuine rows (2000 training and
+    500 test images), at the full scale the full set (an error names the command that
+    fetches it when it is missing).
 
     Inputs:
-    - root: Folder with the batch files; None picks the datasets folder or the sample
+    - root: Folder with the batch files; None picks by the scale as above
     - verbose: Print one line saying which data is used
 
     Returns:
@@ -115,16 +116,18 @@ def _load_uint8(root=None, verbose=True):
     if root is not None:
         arrays = _load_folder(Path(root))
         source = f"CIFAR-10 from {root}"
-    elif cifar10_available():
+    elif is_full():
+        if not cifar10_available():
+            dataset_path("cifar10", CIFAR10_FOLDER, "data_batch_1")  # raises with the fetch command
+            raise DatasetMissingError(f"CIFAR-10 is incomplete; run `{fetch_command('cifar10')}`")
         arrays = _load_folder(datasets_dir() / CIFAR10_FOLDER)
         source = f"CIFAR-10, full set, from {datasets_dir() / CIFAR10_FOLDER}"
-    elif is_full():
-        dataset_path("cifar10", CIFAR10_FOLDER, "data_batch_1")  # raises with the fetch command
-        raise DatasetMissingError(f"CIFAR-10 is incomplete; run `{fetch_command('cifar10')}`")
     else:
+        # The quick scale always uses the bundled sample, so quick results are the same on every
+        # machine (a fresh clone, CI, a learner who has fetched the full set) and load in a blink.
         arrays = _load_sample()
-        source = ("the bundled CIFAR-10 sample (genuine images; the full set comes with "
-                  f"`{fetch_command('cifar10')}`)")
+        source = "the bundled CIFAR-10 sample of genuine images (CS231N_SCALE=full uses the full set"
+        source += ")" if cifar10_available() else f", fetched by `{fetch_command('cifar10')}`)"
     X_train, y_train, X_test, y_test = arrays
     if verbose:
         print(f"Data: {source}: {len(y_train)} training and {len(y_test)} test images")
