@@ -14,7 +14,10 @@ run: $(HELPERS_STAMP)
 	CS231N_SCALE=$(SCALE) $(PY) tools/run_course.py $(NB)
 
 # Notebook cells share a kernel, so each notebook (file) stays on one worker (--dist loadfile).
+# One BLAS/OpenMP thread per worker: with several workers, more threads than cores make
+# OpenBLAS spin and run many times slower.
 test: $(HELPERS_STAMP)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 env: $(HELPERS_STAMP)
