@@ -91,6 +91,9 @@ def test_linear_and_network_splits(tmp_path, monkeypatch):
     assert d["X_train"].shape == (100, 3073) and d["X_val"].shape == (20, 3073) and d["X_dev"].shape == (10, 3073)
     np.testing.assert_allclose(d["X_train"][:, :-1].mean(axis=0), 0, atol=1e-9)
     np.testing.assert_array_equal(d["X_test"][:, -1], 1.0)
+    plain = get_CIFAR10_linear_data(num_training=10, num_validation=0, num_test=5, num_dev=0, bias_trick=False,
+                                    verbose=False)
+    assert plain["X_train"].shape == (10, 3072) and plain["X_dev"].shape == (0, 3072)
     n = get_CIFAR10_data(num_training=50, num_validation=10, num_test=10, verbose=False)
     assert n["X_train"].shape == (50, 3, 32, 32) and n["mean_image"].shape == (3, 32, 32)
     with pytest.raises(ValueError, match="exceeds the 2000 training images"):

@@ -147,7 +147,7 @@ def _split(num_training, num_validation, num_test, available_train, available_te
 
 
 def get_CIFAR10_linear_data(num_training=49000, num_validation=1000, num_test=1000, num_dev=500,
-                            seed=0, verbose=True):
+                            seed=0, bias_trick=True, verbose=True):
     """
     CIFAR-10 prepared for the linear classifiers: rows flattened, the mean training image
     subtracted, and a column of ones appended (the bias trick).
@@ -157,10 +157,11 @@ def get_CIFAR10_linear_data(num_training=49000, num_validation=1000, num_test=10
       ones that follow the training rows; test rows are the first of the test set.
     - num_dev: Size of a small development subset drawn from the training rows
     - seed: Seed for drawing the development subset
+    - bias_trick: Append the column of ones (D = 3073); False keeps D = 3072
 
     Returns a dict with:
-    - X_train (num_training, 3073), y_train (num_training,)
-    - X_val (num_validation, 3073), y_val; X_test (num_test, 3073), y_test; X_dev (num_dev, 3073), y_dev
+    - X_train (num_training, D), y_train (num_training,)
+    - X_val (num_validation, D), y_val; X_test (num_test, D), y_test; X_dev (num_dev, D), y_dev
     - mean_image (3072,): the mean of the training rows, subtracted from every split
     """
     X_train, y_train, X_test, y_test = _load_uint8(verbose=verbose)
@@ -175,12 +176,12 @@ def get_CIFAR10_linear_data(num_training=49000, num_validation=1000, num_test=10
         "test": (X_test[:num_test], y_test[:num_test]),
         "dev": (X_train[dev], y_train[dev]),
     }
-    flat = {k: X.reshape(X.shape[0], -1).astype(np.float64) for k, (X, _) in splits.items()}
+    flat = {k: X.reshape(X.shape[0], 3072).astype(np.float64) for k, (X, _) in splits.items()}
     mean_image = flat["train"].mean(axis=0)
     data = {"mean_image": mean_image}
     for k, (_, y) in splits.items():
         X = flat[k] - mean_image
-        data[f"X_{k}"] = np.hstack([X, np.ones((X.shape[0], 1))])
+        data[f"X_{k}"] = np.hstack([X, np.ones((X.shape[0], 1))]) if bias_trick else X
         data[f"y_{k}"] = y
     return data
 
