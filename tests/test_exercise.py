@@ -118,6 +118,9 @@ def test_compare_outputs_integer_and_nan():
     assert "NaN" in problems[0]
     problems, _ = compare_outputs(np.array([1.0, 2.0]), np.array([1, 2]))
     assert "integer" in problems[0]
+    assert compare_outputs({"mode": "train", "x": np.ones(2)}, {"mode": "train", "x": np.ones(2)})[0] == []
+    problems, _ = compare_outputs({"mode": "test"}, {"mode": "train"})
+    assert "expected 'train', got 'test'" in problems[0]
 
 
 def test_check_close_and_check_gradient():
