@@ -3,7 +3,7 @@
 Executes every notebook in course order in a fresh kernel, writes the executed copy and
 an HTML copy to build/<assignment>/, prints a summary table (notebook, status, time,
 headline results) and writes the same to build/results.json as
-{"notebook": {"metric": value, ..., "status": "ok", "seconds": 12.3}}.
+{"notebook": {"metric": value, ..., "status": "ok", "seconds": 12.3, "scale": "quick"}}.
 
     python tools/run_course.py [NAME ...]      only the notebooks whose name contains NAME
 """
@@ -64,7 +64,7 @@ def run_notebook(path: Path, results_file: Path) -> tuple[str, float, str]:
 def format_metrics(metrics: dict) -> str:
     shown = []
     for key, value in metrics.items():
-        if key in ("status", "seconds"):
+        if key in ("status", "seconds", "scale"):
             continue
         shown.append(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}")
     return ", ".join(shown)
@@ -90,7 +90,7 @@ def main(filters: list[str]) -> int:
         status, seconds, detail = run_notebook(path, results_file)
         results = json.loads(results_file.read_text())
         entry = results.setdefault(path.stem, {})
-        entry.update(status=status.lower(), seconds=round(seconds, 1))
+        entry.update(status=status.lower(), seconds=round(seconds, 1), scale=scale)
         results_file.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
         print(f"    {status} in {seconds:.0f} s" + (f": {detail}" if detail else ""), flush=True)
         rows.append((name, status, seconds, detail or format_metrics(entry)))
