@@ -10,6 +10,7 @@ headline results) and writes the same to build/results.json as
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -20,7 +21,6 @@ from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "build"
 COURSE_ORDER = [
     "assignment1/knn", "assignment1/svm", "assignment1/softmax", "assignment1/two_layer_net", "assignment1/features",
     "assignment2/FullyConnectedNets", "assignment2/BatchNormalization", "assignment2/Dropout",
@@ -30,18 +30,22 @@ COURSE_ORDER = [
 ]
 
 
-def course_notebooks() -> list[Path]:
-    found = {str(p.relative_to(ROOT).with_suffix("")): p for p in ROOT.glob("assignment*/*.ipynb")}
+def course_notebooks(root: Path = ROOT) -> list[Path]:
+    found = {str(p.relative_to(root).with_suffix("")): p for p in root.glob("assignment*/*.ipynb")}
     ordered = [found.pop(name) for name in COURSE_ORDER if name in found]
     return ordered + [found[name] for name in sorted(found)]
 
 
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def first_error_line(error: CellExecutionError) -> str:
-    lines = [line for line in str(error).splitlines() if line.strip()]
+    """The exception line of a failed cell, without the terminal colours of IPython's traceback."""
+    lines = [line for line in ANSI_ESCAPE.sub("", str(error)).splitlines() if line.strip()]
     return lines[-1][:160] if lines else "error"
 
 
-def run_notebook(path: Path, results_file: Path) -> tuple[str, float, str]:
+def run_notebook(path: Path, results_file: Path, build: Path) -> tuple[str, float, str]:
     nb = nbformat.read(path, as_version=4)
     os.environ["CS231N_NOTEBOOK"] = path.stem
     os.environ["CS231N_RESULTS_FILE"] = str(results_file)
@@ -53,7 +57,7 @@ def run_notebook(path: Path, results_file: Path) -> tuple[str, float, str]:
     except CellExecutionError as error:
         status, detail = "FAILED", first_error_line(error)
     seconds = time.time() - started
-    out_dir = BUILD / path.parent.name
+    out_dir = build / path.parent.name
     out_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_dir / path.name)
     html, _ = HTMLExporter().from_notebook_node(nb)
@@ -70,24 +74,25 @@ def format_metrics(metrics: dict) -> str:
     return ", ".join(shown)
 
 
-def main(filters: list[str]) -> int:
-    notebooks = [p for p in course_notebooks() if not filters or any(f in p.stem for f in filters)]
+def main(filters: list[str], root: Path = ROOT) -> int:
+    build = root / "build"
+    notebooks = [p for p in course_notebooks(root) if not filters or any(f in p.stem for f in filters)]
     if not notebooks:
         print(f"no notebook matches {filters}")
         return 1
     scale = os.environ.get("CS231N_SCALE", "quick") or "quick"
-    BUILD.mkdir(exist_ok=True)
-    results_file = BUILD / "results.json"
+    build.mkdir(exist_ok=True)
+    results_file = build / "results.json"
     results = json.loads(results_file.read_text()) if results_file.exists() and filters else {}
     for path in notebooks:
         results.pop(path.stem, None)
     results_file.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"Running {len(notebooks)} notebooks at the {scale} scale; executed copies go to {BUILD}/")
+    print(f"Running {len(notebooks)} notebooks at the {scale} scale; executed copies go to {build}/")
     rows = []
     for i, path in enumerate(notebooks, 1):
-        name = str(path.relative_to(ROOT))
+        name = str(path.relative_to(root))
         print(f"[{i}/{len(notebooks)}] {name} ...", flush=True)
-        status, seconds, detail = run_notebook(path, results_file)
+        status, seconds, detail = run_notebook(path, results_file, build)
         results = json.loads(results_file.read_text())
         entry = results.setdefault(path.stem, {})
         entry.update(status=status.lower(), seconds=round(seconds, 1), scale=scale)
