@@ -8,24 +8,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conv_cases import random_conv_case
 
 from helpers import layers
 from helpers.gradient_check import eval_numerical_gradient_array, rel_error
 
 TOL = 1e-9
-
-
-def random_conv_case(rng):
-    """Random shapes: non-square kernels, strides 1-3, padding 0-2, sizes that need not divide."""
-    N, C, F_ = rng.integers(1, 4), rng.integers(1, 4), rng.integers(1, 5)
-    HH, WW = int(rng.integers(1, 5)), int(rng.integers(1, 5))
-    stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
-    H = int(rng.integers(max(1, HH - 2 * pad), 9))
-    W = int(rng.integers(max(1, WW - 2 * pad), 9))
-    x = rng.standard_normal((N, C, H, W))
-    w = rng.standard_normal((F_, C, HH, WW))
-    b = rng.standard_normal(F_)
-    return x, w, b, {"stride": stride, "pad": pad}
 
 
 def torch_conv(x, w, b, conv_param, dout):
@@ -38,7 +26,7 @@ def torch_conv(x, w, b, conv_param, dout):
 @pytest.mark.parametrize("seed", range(12))
 def test_conv_naive_matches_torch(seed):
     rng = np.random.default_rng(seed)
-    x, w, b, conv_param = random_conv_case(rng)
+    x, w, b, conv_param = random_conv_case(rng, max_size=9)
     out, cache = layers.conv_forward_naive(x, w, b, conv_param)
     dout = rng.standard_normal(out.shape)
     expected = torch_conv(x, w, b, conv_param, dout)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conv_cases import random_conv_case
 
 from helpers import fast_layers, layers
 from helpers.gradient_check import rel_error
@@ -40,19 +41,6 @@ def conv_paths():
     for name in CONV_PATHS:
         marks = [needs_cython] if name == "cython" else []
         yield pytest.param(name, marks=marks, id=name)
-
-
-def random_conv_case(rng):
-    """Random shapes: non-square kernels, strides 1-3, padding 0-2, sizes that need not divide."""
-    N, C, F_ = rng.integers(1, 4), rng.integers(1, 4), rng.integers(1, 5)
-    HH, WW = int(rng.integers(1, 5)), int(rng.integers(1, 5))
-    stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
-    H = int(rng.integers(max(1, HH - 2 * pad), 10))
-    W = int(rng.integers(max(1, WW - 2 * pad), 10))
-    x = rng.standard_normal((N, C, H, W))
-    w = rng.standard_normal((F_, C, HH, WW))
-    b = rng.standard_normal(F_)
-    return x, w, b, {"stride": stride, "pad": pad}
 
 
 def unrollers():

@@ -7,6 +7,7 @@ when there is no GPU.
 import numpy as np
 import pytest
 import torch
+from conv_cases import random_conv_case
 
 from helpers import layers, torch_layers
 from helpers.gradient_check import rel_error
@@ -20,19 +21,6 @@ CONV_FORWARDS = {
     "unfold": (torch_layers.conv_forward_unfold, torch_layers.conv_backward_unfold),
     "conv2d": (torch_layers.conv_forward_torch, torch_layers.conv_backward_torch),
 }
-
-
-def random_conv_case(rng):
-    """Random shapes: non-square kernels, strides 1-3, padding 0-2, sizes that need not divide."""
-    N, C, F_ = rng.integers(1, 4), rng.integers(1, 4), rng.integers(1, 5)
-    HH, WW = int(rng.integers(1, 5)), int(rng.integers(1, 5))
-    stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
-    H = int(rng.integers(max(1, HH - 2 * pad), 10))
-    W = int(rng.integers(max(1, WW - 2 * pad), 10))
-    x = rng.standard_normal((N, C, H, W))
-    w = rng.standard_normal((F_, C, HH, WW))
-    b = rng.standard_normal(F_)
-    return x, w, b, {"stride": stride, "pad": pad}
 
 
 @pytest.mark.parametrize("device", DEVICES)
