@@ -11,7 +11,7 @@ HELPERS_STAMP := build/.helpers-installed
 .PHONY: run test env lint bench progress datasets clean
 
 run: $(HELPERS_STAMP)
-	CS231N_SCALE=$(SCALE) $(PY) tools/run_course.py $(NB)
+	CS231N_SCALE=$(SCALE) $(PY) -m helpers.course.run $(NB)
 
 # Notebook cells share a kernel, so each notebook (file) stays on one worker (--dist loadfile).
 # One BLAS/OpenMP thread per worker: with several workers, more threads than cores make
@@ -41,7 +41,7 @@ bench: $(HELPERS_STAMP)
 	$(PY) -m helpers.bench
 
 progress: $(HELPERS_STAMP)
-	$(PY) -m helpers.progress
+	$(PY) -m helpers.course.progress
 
 datasets:
 	./setup_datasets.sh

@@ -12,8 +12,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from helpers.progress import TODO_BODY, TODO_MARKER, Exercise
-from helpers.progress import find_exercises as find_cell_exercises
+from helpers.course.notebooks import course_notebooks
+from helpers.course.progress import TODO_BODY, TODO_MARKER, Exercise
+from helpers.course.progress import find_exercises as find_cell_exercises
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,10 +38,6 @@ def _contract_perturb(value):
         return value * 1.1 + 0.1
     return value
 '''
-
-
-def course_notebooks() -> list[Path]:
-    return sorted(p for p in ROOT.glob("assignment*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
 def exercise_notebooks() -> list[Path]:

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from helpers import bench
+from helpers.bench import harness
 
 ROW_KEYS = {"op", "shape", "impl", "median_s", "speedup_vs_naive", "gflops"}
 
@@ -47,14 +48,14 @@ def test_every_operation_runs_on_quick_shapes(tmp_path):
 
 
 def test_sliced_rows_are_scaled_and_labelled(monkeypatch):
-    monkeypatch.setattr(bench, "median_time", lambda fn, repeat, **_: 1.0)
+    monkeypatch.setattr(harness, "median_time", lambda fn, repeat, **_: 1.0)
 
     def build(quick):
-        return [bench._sliced("loops", lambda n: None, 5, 20, "rows"), bench.Impl("vectorized", lambda: None),
+        return [harness.sliced("loops", lambda n: None, 5, 20, "rows"), bench.Impl("vectorized", lambda: None),
                 bench.Impl("gpu", None, skip="no CUDA GPU on this machine")]
 
     case = bench.Case("toy", "tests", "20 rows", 8e9, build, "20 rows", 8e9)
-    rows, skipped = bench.run_case(case, repeat=3, quick=False)
+    rows, skipped = harness.run_case(case, repeat=3, quick=False)
     assert [r.impl for r in rows] == ["loops (timed on 5 of 20 rows, scaled)", "vectorized"]
     assert rows[0].median_s == pytest.approx(4.0) and rows[1].median_s == pytest.approx(1.0)
     assert rows[1].speedup_vs_naive == pytest.approx(4.0)
@@ -70,13 +71,13 @@ def test_targets_pass_fail_and_missing():
                bench.Target("gpu >= 2x", "op", "gpu", 2, "naive"),
                bench.Target("fast at half the GEMM rate", "op", "fast", 0.5, kind="gemm_fraction"),
                bench.Target("other op", "absent", "fast", 1, "naive")]
-    verdicts = [v for _, v, _ in bench.evaluate_targets(rows, gemm_gflops=300.0, targets=targets)]
+    verdicts = [v for _, v, _ in harness.evaluate_targets(rows, gemm_gflops=300.0, targets=targets)]
     assert verdicts == ["PASS", "FAIL", "N/A", "PASS"]
 
 
 def test_bad_arguments_are_rejected():
     with pytest.raises(ValueError, match="matches no operation"):
-        bench.select_cases("no_such_op")
+        harness.select_cases(bench.CASES, "no_such_op")
     with pytest.raises(ValueError, match="repeat must be >= 1"):
         bench.run(only="batchnorm", repeat=0, quick=True)
     with pytest.raises(SystemExit):
@@ -84,10 +85,11 @@ def test_bad_arguments_are_rejected():
 
 
 def test_patterns_select_cases():
-    assert [c.op for c in bench.select_cases("conv_*_large")] == ["conv_forward_large", "conv_backward_large"]
-    assert {c.op for c in bench.select_cases("pool")} == {"max_pool_forward", "max_pool_backward"}
-    assert len(bench.select_cases(None)) == len(bench.CASES)
-    assert [c.op for c in bench.select_cases("conv_forward,max_pool_*")] == [
+    large = harness.select_cases(bench.CASES, "conv_*_large")
+    assert [c.op for c in large] == ["conv_forward_large", "conv_backward_large"]
+    assert {c.op for c in harness.select_cases(bench.CASES, "pool")} == {"max_pool_forward", "max_pool_backward"}
+    assert len(harness.select_cases(bench.CASES, None)) == len(bench.CASES)
+    assert [c.op for c in harness.select_cases(bench.CASES, "conv_forward,max_pool_*")] == [
         "conv_forward", "max_pool_forward", "max_pool_backward"]
 
 

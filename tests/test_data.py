@@ -7,9 +7,9 @@ import pickle
 import numpy as np
 import pytest
 
+from helpers.course.results import report
+from helpers.course.scale import current_scale, pick
 from helpers.data import DatasetMissingError, get_CIFAR10_data, get_CIFAR10_linear_data, load_CIFAR10, load_CIFAR_batch
-from helpers.results import report
-from helpers.scale import current_scale, pick
 
 
 def write_batch(path, n, seed=0, labels=None):

@@ -1,4 +1,4 @@
-"""Unit tests of helpers.exercise, and of the contract harness on a small synthetic notebook."""
+"""Unit tests of helpers.course.exercise, and of the contract harness on a small synthetic notebook."""
 
 import nbformat
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from nbclient.exceptions import CellExecutionError
 from notebook_tools import check_cell_index, execute, find_exercises, solved
 
-from helpers.exercise import (
+from helpers.course.exercise import (
     NotFinishedError,
     check_close,
     check_exercise,
@@ -140,7 +140,7 @@ def test_check_close_and_check_gradient():
 def _synthetic_notebook():
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        nbformat.v4.new_code_cell("import numpy as np\nfrom helpers.exercise import exercise, check_exercise"),
+        nbformat.v4.new_code_cell("import numpy as np\nfrom helpers.course.exercise import exercise, check_exercise"),
         nbformat.v4.new_code_cell("@exercise(np.add)\ndef add(x1, x2):\n"
                                   "    # YOUR CODE HERE\n    raise NotImplementedError"),
         nbformat.v4.new_code_cell("check_exercise(add, np.ones(3), np.arange(3.0))"),
@@ -184,8 +184,8 @@ def test_unfinished_raises_in_strict_mode(tmp_path, kernel_env):
 def test_progress_reads_done_state_and_recorded_checks(tmp_path, monkeypatch):
     import json
 
-    from helpers.exercise import record_check
-    from helpers.progress import course_progress
+    from helpers.course.exercise import record_check
+    from helpers.course.progress import course_progress
 
     (tmp_path / "assignment1").mkdir()
     nb = _synthetic_notebook()

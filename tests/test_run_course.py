@@ -1,13 +1,11 @@
-"""`make run` (tools/run_course.py) on a small course of two notebooks: one fine, one failing."""
+"""`make run` (helpers.course.run) on a small course of two notebooks: one fine, one failing."""
 
 import json
-import sys
 from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
-import run_course  # noqa: E402
+from helpers.course import run as run_course
 
 
 def write_notebook(path: Path, *sources: str) -> None:
@@ -19,7 +17,7 @@ def write_notebook(path: Path, *sources: str) -> None:
 
 def test_run_course_writes_executed_copies_html_and_results(tmp_path, monkeypatch, capsys):
     write_notebook(tmp_path / "assignment1" / "knn.ipynb",
-                   "from helpers.results import report\nreport('knn', accuracy_k1=0.274)")
+                   "from helpers.course.results import report\nreport('knn', accuracy_k1=0.274)")
     write_notebook(tmp_path / "assignment1" / "svm.ipynb", "raise ValueError('bad learning rate')")
     monkeypatch.setenv("CS231N_SCALE", "quick")
     assert run_course.main([], root=tmp_path) == 1  # one notebook failed

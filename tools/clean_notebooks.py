@@ -8,12 +8,9 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.course.notebooks import course_notebooks
+
 VOLATILE_METADATA = ("execution", "collapsed", "scrolled", "ExecuteTime")
-
-
-def course_notebooks() -> list[Path]:
-    return sorted(p for p in ROOT.glob("assignment*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
 def clean(path: Path) -> bool:

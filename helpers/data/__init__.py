@@ -1,21 +1,26 @@
-"""Dataset locations, loaders and the small samples bundled with the course."""
+"""Dataset locations, loaders and the small samples bundled with the course.
 
-from helpers.data.cifar10 import (
-    CIFAR10_CLASSES,
-    get_CIFAR10_data,
-    get_CIFAR10_linear_data,
-    load_CIFAR10,
-    load_CIFAR_batch,
-)
-from helpers.data.paths import DatasetMissingError, dataset_path, datasets_dir
+The loaders are imported on first use, so that `setup_datasets.sh` (which runs
+`helpers.data.fetch` with nothing but the standard library) can import this package.
+"""
 
-__all__ = [
-    "CIFAR10_CLASSES",
-    "DatasetMissingError",
-    "dataset_path",
-    "datasets_dir",
-    "get_CIFAR10_data",
-    "get_CIFAR10_linear_data",
-    "load_CIFAR10",
-    "load_CIFAR_batch",
-]
+import importlib
+
+_EXPORTS = {
+    "CIFAR10_CLASSES": "helpers.data.cifar10",
+    "get_CIFAR10_data": "helpers.data.cifar10",
+    "get_CIFAR10_linear_data": "helpers.data.cifar10",
+    "load_CIFAR10": "helpers.data.cifar10",
+    "load_CIFAR_batch": "helpers.data.cifar10",
+    "DatasetMissingError": "helpers.data.paths",
+    "dataset_path": "helpers.data.paths",
+    "datasets_dir": "helpers.data.paths",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'helpers.data' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers.course.scale import is_full
 from helpers.data.paths import DatasetMissingError, dataset_path, datasets_dir, fetch_command
-from helpers.scale import is_full
 
 CIFAR10_CLASSES = ("plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_FOLDER = "cifar-10-batches-py"

@@ -5,10 +5,9 @@ an HTML copy to build/<assignment>/, prints a summary table (notebook, status, t
 headline results) and writes the same to build/results.json as
 {"notebook": {"metric": value, ..., "status": "ok", "seconds": 12.3, "scale": "quick"}}.
 
-    python tools/run_course.py [NAME ...]      only the notebooks whose name contains NAME
+    python -m helpers.course.run [NAME ...]    only the notebooks whose name contains NAME
 """
 
-import json
 import os
 import re
 import sys
@@ -20,21 +19,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
-ROOT = Path(__file__).resolve().parent.parent
-COURSE_ORDER = [
-    "assignment1/knn", "assignment1/svm", "assignment1/softmax", "assignment1/two_layer_net", "assignment1/features",
-    "assignment2/FullyConnectedNets", "assignment2/BatchNormalization", "assignment2/Dropout",
-    "assignment2/ConvolutionalNetworks", "assignment2/PyTorch",
-    "assignment3/RNN_Captioning", "assignment3/LSTM_Captioning", "assignment3/Transformer_Captioning",
-    "assignment3/NetworkVisualization", "assignment3/StyleTransfer", "assignment3/GANs",
-]
-
-
-def course_notebooks(root: Path = ROOT) -> list[Path]:
-    found = {str(p.relative_to(root).with_suffix("")): p for p in root.glob("assignment*/*.ipynb")}
-    ordered = [found.pop(name) for name in COURSE_ORDER if name in found]
-    return ordered + [found[name] for name in sorted(found)]
-
+from helpers import repo_root
+from helpers.course.jsonstore import read_json, update_json
+from helpers.course.notebooks import course_notebooks
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -45,10 +32,23 @@ def first_error_line(error: CellExecutionError) -> str:
     return lines[-1][:160] if lines else "error"
 
 
-def run_notebook(path: Path, results_file: Path, build: Path) -> tuple[str, float, str]:
+def run_notebook(path: Path, build: Path) -> tuple[str, float, str, dict]:
+    """
+    Execute one notebook in a fresh kernel and save its executed and HTML copies under build/.
+
+    Returns:
+    - status: "ok" or "FAILED"
+    - seconds: Execution time
+    - detail: The failing cell's exception line, or ""
+    - metrics: What the notebook reported with helpers.course.results.report
+    """
     nb = nbformat.read(path, as_version=4)
+    # The notebook reports into a file of its own; its entry in results.json is replaced
+    # only once the run is over, so an interrupted run keeps the previous results.
+    own_results = build / f".results-{path.stem}.json"
+    own_results.unlink(missing_ok=True)
     os.environ["CS231N_NOTEBOOK"] = path.stem
-    os.environ["CS231N_RESULTS_FILE"] = str(results_file)
+    os.environ["CS231N_RESULTS_FILE"] = str(own_results)
     started = time.time()
     status, detail = "ok", ""
     try:
@@ -57,12 +57,14 @@ def run_notebook(path: Path, results_file: Path, build: Path) -> tuple[str, floa
     except CellExecutionError as error:
         status, detail = "FAILED", first_error_line(error)
     seconds = time.time() - started
+    metrics = read_json(own_results).get(path.stem, {})
+    own_results.unlink(missing_ok=True)
     out_dir = build / path.parent.name
     out_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_dir / path.name)
     html, _ = HTMLExporter().from_notebook_node(nb)
     (out_dir / path.with_suffix(".html").name).write_text(html)
-    return status, seconds, detail
+    return status, seconds, detail, metrics
 
 
 def format_metrics(metrics: dict) -> str:
@@ -74,7 +76,8 @@ def format_metrics(metrics: dict) -> str:
     return ", ".join(shown)
 
 
-def main(filters: list[str], root: Path = ROOT) -> int:
+def main(filters: list[str], root: Path | None = None) -> int:
+    root = Path(root) if root is not None else repo_root()
     build = root / "build"
     notebooks = [p for p in course_notebooks(root) if not filters or any(f in p.stem for f in filters)]
     if not notebooks:
@@ -83,20 +86,14 @@ def main(filters: list[str], root: Path = ROOT) -> int:
     scale = os.environ.get("CS231N_SCALE", "quick") or "quick"
     build.mkdir(exist_ok=True)
     results_file = build / "results.json"
-    results = json.loads(results_file.read_text()) if results_file.exists() and filters else {}
-    for path in notebooks:
-        results.pop(path.stem, None)
-    results_file.write_text(json.dumps(results, indent=2) + "\n")
     print(f"Running {len(notebooks)} notebooks at the {scale} scale; executed copies go to {build}/")
     rows = []
     for i, path in enumerate(notebooks, 1):
         name = str(path.relative_to(root))
         print(f"[{i}/{len(notebooks)}] {name} ...", flush=True)
-        status, seconds, detail = run_notebook(path, results_file, build)
-        results = json.loads(results_file.read_text())
-        entry = results.setdefault(path.stem, {})
-        entry.update(status=status.lower(), seconds=round(seconds, 1), scale=scale)
-        results_file.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+        status, seconds, detail, metrics = run_notebook(path, build)
+        entry = {**metrics, "status": status.lower(), "seconds": round(seconds, 1), "scale": scale}
+        update_json(results_file, lambda results, stem=path.stem, entry=entry: results.update({stem: entry}))
         print(f"    {status} in {seconds:.0f} s" + (f": {detail}" if detail else ""), flush=True)
         rows.append((name, status, seconds, detail or format_metrics(entry)))
     width = max(len(r[0]) for r in rows)

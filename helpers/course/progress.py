@@ -1,8 +1,8 @@
-"""Which exercises are done and passing, per notebook: `python -m helpers.progress`.
+"""Which exercises are done and passing, per notebook: `python -m helpers.course.progress`.
 
 "Done" is read from the saved notebook (the `raise NotImplementedError` under
 `# YOUR CODE HERE` has been replaced); "check" is the outcome of the exercise's check
-cell the last time it ran (recorded by helpers.exercise in build/progress.json).
+cell the last time it ran (recorded by helpers.course.exercise in build/progress.json).
 """
 
 import ast
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpers import repo_root
-from helpers.exercise import progress_path
+from helpers.course.exercise import progress_path
 
 TODO_MARKER = "# YOUR CODE HERE"
 TODO_BODY = "raise NotImplementedError"

@@ -16,7 +16,7 @@ An exercise cell looks like this (one line of plumbing, the decorator):
   result with the reference on the same inputs and fails with an AssertionError that
   says what differs (shape, dtype, relative error and the worst index).
 
-Every check records its outcome, so `python -m helpers.progress` can list what is done.
+Every check records its outcome, so `python -m helpers.course.progress` can list what is done.
 """
 
 import copy

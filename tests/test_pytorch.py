@@ -1,4 +1,4 @@
-"""Tests of helpers.torch_training: the PyTorch notebook's networks, loops, data and augmentation."""
+"""Tests of helpers.pytorch: the PyTorch notebook's networks, loops, data and augmentation."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from helpers import torch_training as tt
+from helpers.pytorch import barebones, modules, open_ended
+from helpers.pytorch import data as torch_data
 
 
 @pytest.fixture(autouse=True)
@@ -20,9 +21,9 @@ def one_thread():
 
 def _conv_params(channel_1=6, channel_2=4, num_classes=10, size=32):
     torch.manual_seed(0)
-    return [tt.random_weight((channel_1, 3, 5, 5)), tt.zero_weight(channel_1) + 0.1,
-            tt.random_weight((channel_2, channel_1, 3, 3)), tt.zero_weight(channel_2) - 0.1,
-            tt.random_weight((channel_2 * size * size, num_classes)), tt.zero_weight(num_classes) + 0.2]
+    return [barebones.random_weight((channel_1, 3, 5, 5)), barebones.zero_weight(channel_1) + 0.1,
+            barebones.random_weight((channel_2, channel_1, 3, 3)), barebones.zero_weight(channel_2) - 0.1,
+            barebones.random_weight((channel_2 * size * size, num_classes)), barebones.zero_weight(num_classes) + 0.2]
 
 
 def _separable_problem(n=256, seed=0):
@@ -38,7 +39,7 @@ def _separable_problem(n=256, seed=0):
 
 def test_flatten_keeps_the_batch_dimension():
     x = torch.arange(2 * 3 * 4 * 5.0).reshape(2, 3, 4, 5)
-    out = tt.flatten(x)
+    out = barebones.flatten(x)
     assert out.shape == (2, 60)
     assert torch.equal(out[1], x[1].reshape(-1))
 
@@ -48,24 +49,24 @@ def test_two_layer_fc_matches_a_hand_computation():
     w1 = torch.tensor([[1.0, 0.0, -1.0], [0.0, 1.0, 1.0], [2.0, 0.0, 0.0], [0.0, -1.0, 1.0]])
     w2 = torch.tensor([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]])
     # x @ w1 = [1 + 1, -2 - 3, -1 - 2 + 3] = [2, -5, 0]; ReLU -> [2, 0, 0]; @ w2 -> [2, 4]
-    scores = tt.two_layer_fc(x, [w1, w2])
+    scores = barebones.two_layer_fc(x, [w1, w2])
     assert torch.allclose(scores, torch.tensor([[2.0, 4.0]]))
 
 
 def test_two_layer_fc_shapes_and_bad_input():
     x = torch.randn(64, 50)
-    scores = tt.two_layer_fc(x, [torch.randn(50, 42), torch.randn(42, 10)])
+    scores = barebones.two_layer_fc(x, [torch.randn(50, 42), torch.randn(42, 10)])
     assert scores.shape == (64, 10)
     with pytest.raises(ValueError, match=r"w1 of shape \(50, H\)"):
-        tt.two_layer_fc(x, [torch.randn(49, 42), torch.randn(42, 10)])
+        barebones.two_layer_fc(x, [torch.randn(49, 42), torch.randn(42, 10)])
 
 
 def test_three_layer_convnet_shape_and_agreement_with_the_module():
     params = _conv_params()
     x = torch.randn(64, 3, 32, 32)
-    scores = tt.three_layer_convnet(x, params)
+    scores = barebones.three_layer_convnet(x, params)
     assert scores.shape == (64, 10)
-    model = tt.ThreeLayerConvNet(3, 6, 4, 10)
+    model = modules.ThreeLayerConvNet(3, 6, 4, 10)
     with torch.no_grad():
         model.conv1.weight.copy_(params[0])
         model.conv1.bias.copy_(params[1])
@@ -78,55 +79,55 @@ def test_three_layer_convnet_shape_and_agreement_with_the_module():
 
 def test_three_layer_convnet_rejects_a_wrong_fc_weight():
     params = _conv_params()
-    params[4] = tt.random_weight((100, 10))
+    params[4] = barebones.random_weight((100, 10))
     with pytest.raises(ValueError, match="fc_w has shape"):
-        tt.three_layer_convnet(torch.randn(2, 3, 32, 32), params)
+        barebones.three_layer_convnet(torch.randn(2, 3, 32, 32), params)
 
 
 def test_random_weight_is_kaiming_normal():
     torch.manual_seed(0)
-    w = tt.random_weight((800, 600))
+    w = barebones.random_weight((800, 600))
     assert w.requires_grad and w.dtype == torch.float32
     assert abs(w.std().item() - np.sqrt(2 / 800)) < 0.02 * np.sqrt(2 / 800)
-    conv = tt.random_weight((64, 32, 3, 3))
+    conv = barebones.random_weight((64, 32, 3, 3))
     assert abs(conv.std().item() - np.sqrt(2 / (32 * 9))) < 0.05 * np.sqrt(2 / (32 * 9))
-    b = tt.zero_weight(7)
+    b = barebones.zero_weight(7)
     assert b.requires_grad and torch.count_nonzero(b) == 0
     with pytest.raises(ValueError, match="shape must be"):
-        tt.random_weight((3, 4, 5))
+        barebones.random_weight((3, 4, 5))
 
 
 def test_train_part2_lowers_the_loss_and_fits_a_separable_problem():
     X, y = _separable_problem()
-    loader = tt.make_loader(X, y, batch_size=32, shuffle=True)
+    loader = torch_data.make_loader(X, y, batch_size=32, shuffle=True)
     torch.manual_seed(0)
-    params = [tt.random_weight((48, 64)), tt.random_weight((64, 2))]
-    before = tt.check_accuracy_part2(loader, tt.two_layer_fc, params)
+    params = [barebones.random_weight((48, 64)), barebones.random_weight((64, 2))]
+    before = barebones.check_accuracy_part2(loader, barebones.two_layer_fc, params)
     losses = []
     for _ in range(10):
-        losses += tt.train_part2(tt.two_layer_fc, params, 0.1, loader, verbose=False)
+        losses += barebones.train_part2(barebones.two_layer_fc, params, 0.1, loader, verbose=False)
     assert np.mean(losses[-8:]) < np.mean(losses[:8])
-    assert tt.check_accuracy_part2(loader, tt.two_layer_fc, params) > max(before, 0.9)
+    assert barebones.check_accuracy_part2(loader, barebones.two_layer_fc, params) > max(before, 0.9)
 
 
 # ----------------------------------------------------------------------------- Part III / IV
 
 def test_modules_give_the_right_shapes():
     x = torch.randn(64, 3, 32, 32)
-    assert tt.TwoLayerFC(3 * 32 * 32, 42, 10)(x).shape == (64, 10)
-    assert tt.ThreeLayerConvNet(3, 12, 8, 10)(x).shape == (64, 10)
-    assert tt.three_layer_convnet_sequential(3, 12, 8, 10)(x).shape == (64, 10)
+    assert modules.TwoLayerFC(3 * 32 * 32, 42, 10)(x).shape == (64, 10)
+    assert modules.ThreeLayerConvNet(3, 12, 8, 10)(x).shape == (64, 10)
+    assert modules.three_layer_convnet_sequential(3, 12, 8, 10)(x).shape == (64, 10)
 
 
 def test_module_forward_rejects_wrong_channels():
     with pytest.raises(ValueError, match=r"shape \(N, 3, H, W\)"):
-        tt.ThreeLayerConvNet(3, 12, 8, 10)(torch.randn(2, 1, 32, 32))
+        modules.ThreeLayerConvNet(3, 12, 8, 10)(torch.randn(2, 1, 32, 32))
 
 
 def test_sequential_net_computes_the_module_net():
     torch.manual_seed(0)
-    module = tt.ThreeLayerConvNet(3, 5, 4, 10)
-    sequential = tt.three_layer_convnet_sequential(3, 5, 4, 10)
+    module = modules.ThreeLayerConvNet(3, 5, 4, 10)
+    sequential = modules.three_layer_convnet_sequential(3, 5, 4, 10)
     with torch.no_grad():
         for p, q in zip(sequential.parameters(), module.parameters(), strict=True):
             p.copy_(q)
@@ -136,24 +137,24 @@ def test_sequential_net_computes_the_module_net():
 
 def test_train_part34_reaches_high_accuracy_on_a_separable_problem():
     X, y = _separable_problem()
-    loader = tt.make_loader(X, y, batch_size=32, shuffle=True)
+    loader = torch_data.make_loader(X, y, batch_size=32, shuffle=True)
     torch.manual_seed(0)
-    model = tt.TwoLayerFC(48, 64, 2)
+    model = modules.TwoLayerFC(48, 64, 2)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    history = tt.train_part34(model, optimizer, loader, loader, epochs=5, verbose=False)
+    history = modules.train_part34(model, optimizer, loader, loader, epochs=5, verbose=False)
     assert len(history["val_acc"]) == 5 and len(history["epoch_seconds"]) == 5
     assert len(history["loss"]) == 5 * len(loader)
     assert history["val_acc"][-1] > 0.95
-    assert tt.check_accuracy_part34(loader, model) == pytest.approx(history["val_acc"][-1])
+    assert modules.check_accuracy_part34(loader, model) == pytest.approx(history["val_acc"][-1])
 
 
 def test_train_part34_stops_after_num_iters_and_logs_epochs(tmp_path):
     X, y = _separable_problem(64)
-    loader = tt.make_loader(X, y, batch_size=16)
-    model = tt.TwoLayerFC(48, 8, 2)
+    loader = torch_data.make_loader(X, y, batch_size=16)
+    model = modules.TwoLayerFC(48, 8, 2)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-2)
     log = tmp_path / "log.txt"
-    history = tt.train_part34(model, optimizer, loader, loader, epochs=3, num_iters=6, progress=True,
+    history = modules.train_part34(model, optimizer, loader, loader, epochs=3, num_iters=6, progress=True,
                               log_file=log, verbose=False)
     assert len(history["loss"]) == 6
     assert len(log.read_text().splitlines()) == 2                     # 4 iterations + 2 iterations
@@ -174,9 +175,9 @@ def test_flip_tta_averages_an_image_and_its_mirror():
     X = torch.zeros(4, 3, 4, 4)
     X[..., :2] = 1.0
     y = torch.ones(4, dtype=torch.long)
-    loader = tt.make_loader(X, y, batch_size=4)
-    assert tt.check_accuracy_part34(loader, Halves()) == 1.0
-    assert tt.check_accuracy_part34(loader, Halves(), flip_tta=True) == 0.0
+    loader = torch_data.make_loader(X, y, batch_size=4)
+    assert modules.check_accuracy_part34(loader, Halves()) == 1.0
+    assert modules.check_accuracy_part34(loader, Halves(), flip_tta=True) == 0.0
 
 
 # ----------------------------------------------------------------------------- data and augmentation
@@ -184,61 +185,62 @@ def test_flip_tta_averages_an_image_and_its_mirror():
 def test_normalize_images_standardizes_each_channel():
     X = np.zeros((2, 32, 32, 3))
     X[..., 1] = 255.0
-    out = tt.normalize_images(X)
+    out = torch_data.normalize_images(X)
     assert out.shape == (2, 3, 32, 32) and out.dtype == torch.float32
     expected = [(0 - m) / s if c != 1 else (1 - m) / s
-                for c, (m, s) in enumerate(zip(tt.CIFAR10_MEAN, tt.CIFAR10_STD, strict=True))]
+                for c, (m, s) in enumerate(zip(torch_data.CIFAR10_MEAN, torch_data.CIFAR10_STD, strict=True))]
     assert torch.allclose(out[:, :, 5, 7], torch.tensor([expected, expected]))
     with pytest.raises(ValueError, match=r"\(N, 32, 32, 3\)"):
-        tt.normalize_images(np.zeros((2, 3, 32, 32)))
+        torch_data.normalize_images(np.zeros((2, 3, 32, 32)))
 
 
 def test_get_CIFAR10_tensors_on_the_bundled_sample(monkeypatch):
     monkeypatch.setenv("CS231N_SCALE", "quick")
     monkeypatch.setenv("CS231N_DATASETS", "/nonexistent")
-    data = tt.get_CIFAR10_tensors(100, 20, 30, verbose=False)
+    data = torch_data.get_CIFAR10_tensors(100, 20, 30, verbose=False)
     assert data["X_train"].shape == (100, 3, 32, 32) and data["X_train"].dtype == torch.float32
     assert data["y_val"].shape == (20,) and data["y_val"].dtype == torch.int64
     assert data["X_test"].shape == (30, 3, 32, 32)
     # normalized with the CIFAR-10 statistics: roughly zero mean, unit spread
     assert abs(data["X_train"].mean().item()) < 0.3 and 0.7 < data["X_train"].std().item() < 1.3
     with pytest.raises(ValueError, match="exceeds"):
-        tt.get_CIFAR10_tensors(10 ** 6, 20, 30, verbose=False)
+        torch_data.get_CIFAR10_tensors(10 ** 6, 20, 30, verbose=False)
 
 
 def test_augmentation_preserves_shape_and_dtype():
     x = torch.randn(3, 32, 32)
-    out = tt.augmentation_transform()(x)
+    out = torch_data.augmentation_transform()(x)
     assert out.shape == x.shape and out.dtype == x.dtype
 
 
 def test_flip_is_a_flip_and_crop_is_a_window_of_the_reflected_image():
     x = torch.randn(3, 32, 32)
-    assert torch.equal(tt.augmentation_transform(padding=0, flip_p=1.0)(x), torch.flip(x, dims=(2,)))
-    assert torch.equal(tt.augmentation_transform(padding=0, flip_p=0.0)(x), x)
+    assert torch.equal(torch_data.augmentation_transform(padding=0, flip_p=1.0)(x), torch.flip(x, dims=(2,)))
+    assert torch.equal(torch_data.augmentation_transform(padding=0, flip_p=0.0)(x), x)
     padded = F.pad(x[None], (4, 4, 4, 4), mode="reflect")[0]
     torch.manual_seed(0)
     for _ in range(5):
-        out = tt.augmentation_transform(padding=4, flip_p=0.0)(x)
+        out = torch_data.augmentation_transform(padding=4, flip_p=0.0)(x)
         windows = padded.unfold(1, 32, 1).unfold(2, 32, 1)             # (3, 9, 9, 32, 32)
         assert any(torch.equal(windows[:, i, j], out) for i in range(9) for j in range(9))
 
 
 def test_augmentation_rejects_bad_settings():
     with pytest.raises(ValueError, match="flip_p"):
-        tt.augmentation_transform(flip_p=2)
+        torch_data.augmentation_transform(flip_p=2)
     with pytest.raises(ValueError, match="padding"):
-        tt.augmentation_transform(padding=-1)
+        torch_data.augmentation_transform(padding=-1)
 
 
 def test_augmented_loader_is_seeded_and_batches_have_the_right_shapes():
     X, y = torch.randn(10, 3, 32, 32), torch.arange(10)
-    first = next(iter(tt.make_loader(X, y, 4, shuffle=True, transform=tt.augmentation_transform(), seed=3)))
-    again = next(iter(tt.make_loader(X, y, 4, shuffle=True, transform=tt.augmentation_transform(), seed=3)))
+    augment = torch_data.augmentation_transform()
+    first = next(iter(torch_data.make_loader(X, y, 4, shuffle=True, transform=augment, seed=3)))
+    again = next(iter(torch_data.make_loader(X, y, 4, shuffle=True, transform=augment, seed=3)))
     assert first[0].shape == (4, 3, 32, 32) and first[1].shape == (4,)
     assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
     with pytest.raises(ValueError, match="same length|shape"):
-        tt.make_loader(X, y[:5])
+        torch_data.make_loader(X, y[:5])
 
 
 # ----------------------------------------------------------------------------- Part V
@@ -255,16 +257,16 @@ def _expected_resnet9_parameters(widths, num_classes=10):
 
 @pytest.mark.parametrize("widths", [(24, 48, 96, 192), (8, 16, 16, 32)])
 def test_resnet9_forward_shape_and_parameter_count(widths):
-    model = tt.ResNet9(widths)
+    model = open_ended.ResNet9(widths)
     assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
     assert sum(p.numel() for p in model.parameters()) == _expected_resnet9_parameters(widths)
     with pytest.raises(ValueError, match="four positive integers"):
-        tt.ResNet9((8, 16, 32))
+        open_ended.ResNet9((8, 16, 32))
 
 
 def test_one_cycle_schedule_rises_to_the_peak_and_falls_to_zero():
     optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.4)
-    scheduler = tt.one_cycle_schedule(optimizer, total_steps=20, peak_fraction=0.25)
+    scheduler = open_ended.one_cycle_schedule(optimizer, total_steps=20, peak_fraction=0.25)
     rates = []
     for _ in range(20):
         rates.append(optimizer.param_groups[0]["lr"])
@@ -276,39 +278,39 @@ def test_one_cycle_schedule_rises_to_the_peak_and_falls_to_zero():
     assert all(a >= b for a, b in zip(rates[4:], rates[5:], strict=False))
     assert rates[-1] == pytest.approx(0.4 / 15)
     with pytest.raises(ValueError, match="total_steps"):
-        tt.one_cycle_schedule(optimizer, 0)
+        open_ended.one_cycle_schedule(optimizer, 0)
 
 
 def test_build_open_ended_trains_in_mixed_precision_on_the_cpu():
     device = torch.device("cpu")
-    model, optimizer, scheduler = tt.build_open_ended(device, widths=(8, 16, 16, 32), epochs=1,
+    model, optimizer, scheduler = open_ended.build_open_ended(device, widths=(8, 16, 16, 32), epochs=1,
                                                       steps_per_epoch=2)
     first_conv = model.features[0][0].weight
     assert first_conv.is_contiguous(memory_format=torch.channels_last) and not first_conv.is_contiguous()
     decay, no_decay = optimizer.param_groups
     assert all(p.ndim > 1 for p in decay["params"]) and all(p.ndim == 1 for p in no_decay["params"])
     X, y = torch.randn(16, 3, 32, 32), torch.randint(0, 10, (16,))
-    loader = tt.make_loader(X, y, 8, shuffle=True, transform=tt.augmentation_transform())
-    history = tt.train_part34(model, optimizer, loader, loader, epochs=1, scheduler=scheduler,
-                              label_smoothing=0.2, autocast_dtype=tt.default_autocast_dtype(device),
+    loader = torch_data.make_loader(X, y, 8, shuffle=True, transform=torch_data.augmentation_transform())
+    history = modules.train_part34(model, optimizer, loader, loader, epochs=1, scheduler=scheduler,
+                              label_smoothing=0.2, autocast_dtype=open_ended.default_autocast_dtype(device),
                               flip_tta=True, verbose=False)
     assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all()
     assert next(model.parameters()).dtype == torch.float32             # autocast leaves weights in float32
 
 
 def test_default_autocast_dtype_is_bfloat16_or_none():
-    assert tt.default_autocast_dtype("cpu") in (torch.bfloat16, None)
+    assert open_ended.default_autocast_dtype("cpu") in (torch.bfloat16, None)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
 def test_cuda_model_matches_the_cpu_model():
     torch.manual_seed(0)
-    model = tt.ResNet9((8, 16, 16, 32)).eval()
+    model = open_ended.ResNet9((8, 16, 16, 32)).eval()
     x = torch.randn(4, 3, 32, 32)
     expected = model(x)
     got = model.to("cuda")(x.to("cuda")).cpu()
     assert torch.allclose(got, expected, atol=1e-3, rtol=1e-3)
     X, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
-    loader = tt.make_loader(X, y, 4)
-    assert 0.0 <= tt.check_accuracy_part34(loader, model, "cuda", flip_tta=True,
-                                           autocast_dtype=tt.default_autocast_dtype("cuda")) <= 1.0
+    loader = torch_data.make_loader(X, y, 4)
+    assert 0.0 <= modules.check_accuracy_part34(loader, model, "cuda", flip_tta=True,
+                                           autocast_dtype=open_ended.default_autocast_dtype("cuda")) <= 1.0

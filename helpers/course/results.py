@@ -5,13 +5,12 @@ into a JSON file of the form {"notebook": {"metric": value}}: the file named by
 CS231N_RESULTS_FILE (set by `make run`), else build/results.json in the checkout.
 """
 
-import fcntl
-import json
 import math
 import os
 from pathlib import Path
 
 from helpers import repo_root
+from helpers.course.jsonstore import update_json
 
 RESULTS_VARIABLE = "CS231N_RESULTS_FILE"
 
@@ -44,15 +43,7 @@ def report(notebook: str, **metrics) -> dict:
     if not metrics:
         raise ValueError("report() needs at least one metric, e.g. report('knn', accuracy_k1=0.27)")
     clean = {name: _plain(value) for name, value in metrics.items()}
-    path = results_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        data = json.loads(path.read_text()) if path.exists() and path.stat().st_size else {}
-        data.setdefault(notebook, {}).update(clean)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-        tmp.replace(path)
+    data = update_json(results_path(), lambda data: data.setdefault(notebook, {}).update(clean))
     for name, value in clean.items():
         shown = f"{value:.4f}" if isinstance(value, float) else value
         print(f"[result] {notebook}.{name} = {shown}")

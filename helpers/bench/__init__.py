@@ -1,0 +1,25 @@
+"""Speed of the course's implementations, measured side by side:  python -m helpers.bench
+
+`harness` times and reports (see its docstring for what each column means); the case
+modules say what is timed and which speed claims the notebooks make.
+"""
+
+from helpers.bench import cases
+from helpers.bench.harness import DEFAULT_REPEAT, Case, Impl, Row, Target, plot_speedups
+from helpers.bench.harness import main as _main
+from helpers.bench.harness import run as _run
+
+CASES: list[Case] = [*cases.CASES]
+TARGETS: list[Target] = [*cases.TARGETS]
+
+
+def run(only=None, repeat=DEFAULT_REPEAT, quick=False, json_path=None, out=None) -> dict:
+    """Run the course's benchmarks (all, or those `only` selects); see harness.run."""
+    return _run(CASES, TARGETS, only, repeat, quick, json_path, out)
+
+
+def main(argv=None) -> int:
+    return _main(CASES, TARGETS, argv)
+
+
+__all__ = ["CASES", "TARGETS", "Case", "Impl", "Row", "Target", "main", "plot_speedups", "run"]

@@ -1,0 +1,5 @@
+import sys
+
+from helpers.bench import main
+
+sys.exit(main())
