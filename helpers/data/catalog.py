@@ -147,3 +147,17 @@ DATASETS: dict[str, DatasetSpec] = {
                         digests=_sha(("sha256-prefix", "b8a52dc0"))),),
     ),
 }
+
+
+@dataclass(frozen=True)
+class BundledCheckpoint:
+    """A small model the course trains itself and commits under helpers/data/checkpoints/:
+    its sha256, and the one command that reproduces it."""
+    file: str
+    sha256: str
+    command: str
+    description: str
+
+
+# Filled by the scripts that train them; see helpers.data.bundled.
+BUNDLED_CHECKPOINTS: dict[str, BundledCheckpoint] = {}
