@@ -253,6 +253,36 @@ def test_encoder_targets_place_each_object_in_its_cell():
         assert targets["presence"][n].sum() == len({o.color for o in scene.objects}) + len({o.shape for o in
                                                                                            scene.objects})
     assert ((targets["shape"] >= 0) == (targets["object"] == 1)).all()
+    slots = targets["slots"]
+    for n, scene in enumerate(scenes):
+        k = len(scene.objects)
+        assert slots["present"][n].tolist() == [1] * k + [0] * (3 - k)
+        assert [SHAPES[i] for i in slots["shape"][n, :k]] == [o.shape for o in scene.objects]
+        assert (slots["color"][n, k:] == -100).all()
+        np.testing.assert_allclose(slots["position"][n, :k].numpy(), np.array([o.center for o in scene.objects]) / 64,
+                                   rtol=1e-6)
+
+
+def test_slot_loss_matches_objects_in_any_order():
+    import torch
+
+    from helpers.data.scene_encoder import CELL_OUTPUTS, scene_targets, slot_accuracy, slot_loss
+
+    _, _, scenes = generate_scenes(8, "train", seed=6)
+    slots = scene_targets(scenes)["slots"]
+    perfect = torch.zeros(8, 3, CELL_OUTPUTS)
+    perfect[..., 0] = slots["present"] * 40 - 20
+    for key, (lo, hi) in {"color": (1, 7), "shape": (7, 13), "size": (13, 15)}.items():
+        perfect[..., lo:hi] = torch.nn.functional.one_hot(slots[key].clamp(min=0), hi - lo) * 40.0
+    perfect[..., 15:] = torch.logit(slots["position"].clamp(1e-6, 1 - 1e-6))
+    shuffled = perfect[:, [2, 0, 1]]  # the slots may hold the objects in any order
+    assert slot_accuracy(shuffled, slots) == pytest.approx(
+        {"count": 1, "color": 1, "shape": 1, "size": 1, "position": 0, "scene": 1}, abs=1e-5)
+    assert slot_loss(shuffled, slots).item() < 1e-3
+    wrong = shuffled.clone()
+    wrong[0, :, 7:13] = wrong[0, :, 7:13].roll(1, dims=-1)  # every shape of scene 0 mistaken
+    assert slot_accuracy(wrong, slots)["scene"] == pytest.approx(7 / 8)
+    assert slot_loss(wrong, slots).item() > 1
 
 
 def test_bundled_encoder_is_verified_and_encodes(tmp_path, monkeypatch):

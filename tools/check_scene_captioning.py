@@ -11,6 +11,8 @@ course's model (that one is helpers.classifiers.rnn, in NumPy).
 """
 
 import argparse
+import collections
+import re
 import sys
 import time
 from pathlib import Path
@@ -22,7 +24,24 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from helpers.captioning_eval import caption_scores, format_scores_table  # noqa: E402
-from helpers.coco_utils import decode_captions, load_coco_data  # noqa: E402
+from helpers.coco_utils import decode_captions, load_coco_data, load_scene_ground_truth  # noqa: E402
+from helpers.data.scenes import check_caption  # noqa: E402
+
+# Failure reasons of check_caption, by kind.
+_KINDS = [("unparseable", r"unparseable|empty"), ("an object that is not there", r"^there is no"),
+          ("wrong size", r" is (small|large), not"), ("false relation", r" is not (left|right|above|below)"),
+          ("missing object", r"^does not name"), ("named twice", r"twice")]
+
+
+def breakdown(captions, scenes):
+    """Fact accuracy by number of objects, and what went wrong."""
+    verdicts = [check_caption(c, s) for c, s in zip(captions, scenes, strict=True)]
+    counts = np.array([len(s.objects) for s in scenes])
+    right = np.array([v.correct for v in verdicts])
+    by_count = ", ".join(f"{k} objects {right[counts == k].mean():.3f}" for k in (1, 2, 3) if (counts == k).any())
+    kinds = collections.Counter(next(name for name, pattern in _KINDS if re.search(pattern, v.reason))
+                                for v in verdicts if not v.correct)
+    return f"{by_count}; errors: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common())
 
 
 class Captioner(nn.Module):
@@ -62,7 +81,7 @@ def main():
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--hidden", type=int, default=512)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -76,6 +95,7 @@ def main():
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.iterations)
     loss_fn = nn.CrossEntropyLoss(ignore_index=data["word_to_idx"]["<NULL>"])
     rng = torch.Generator().manual_seed(args.seed)
+    val_scenes = load_scene_ground_truth(data, "val", np.arange(500))
     t0, c0 = time.time(), time.process_time()
     for it in range(args.iterations):
         idx = torch.randint(len(captions), (args.batch_size,), generator=rng)
@@ -87,8 +107,11 @@ def main():
         optimizer.step()
         schedule.step()
         if (it + 1) % 500 == 0 or it == 0:
-            print(f"iteration {it + 1}/{args.iterations}: loss {loss.item():.4f} ({time.time() - t0:.0f} s)",
-                  flush=True)
+            sampled = model.sample(torch.from_numpy(data["val_features"][:500]), data["word_to_idx"]["<START>"])
+            right = np.mean([check_caption(c, s).correct for c, s in zip(decode_captions(sampled, words), val_scenes,
+                                                                          strict=True)])
+            print(f"iteration {it + 1}/{args.iterations}: loss {loss.item():.4f}, val fact accuracy (500 images) "
+                  f"{right:.3f} ({time.time() - t0:.0f} s)", flush=True)
     print(f"trained {args.cell} in {time.time() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU")
     rows = {}
     for split in ("train", "val", "val_novel"):
@@ -97,8 +120,10 @@ def main():
         sampled = model.sample(torch.from_numpy(data[f"{split}_features"][:n]), data["word_to_idx"]["<START>"])
         rows[f"{args.cell} greedy, {split}"] = caption_scores(data, split, idxs, sampled)
         if split != "train":
-            for caption in decode_captions(sampled[:3], words):
-                print(f"  {split}: {caption}")
+            captions = decode_captions(sampled, words)
+            print(f"{split}: {breakdown(captions, load_scene_ground_truth(data, split, idxs))}")
+            for caption in captions[:3]:
+                print(f"  {caption}")
     print(format_scores_table(rows))
 
 

