@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from helpers.course.exercise import TODO_BODY, TODO_MARKER
+from helpers.course.kernels import execute_all, running_notebook
 from helpers.course.notebooks import course_notebooks
 from helpers.course.progress import Exercise
 from helpers.course.progress import find_exercises as find_cell_exercises
@@ -120,11 +120,6 @@ def error_text(error: CellExecutionError) -> str:
     return ANSI_ESCAPE.sub("", str(error))
 
 
-def _client(nb, path: Path, timeout: int):
-    return NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                          resources={"metadata": {"path": str(path.parent)}})
-
-
 class _Environment:
     """Extra environment variables for the kernels started inside the block."""
 
@@ -145,8 +140,8 @@ class _Environment:
 
 def execute(nb, path: Path, env: dict[str, str], timeout: int = 900):
     """Execute nb in a fresh kernel in the notebook's folder, with extra environment variables."""
-    with _Environment(env):
-        _client(nb, path, timeout).execute()
+    with _Environment(env), running_notebook(nb, path.parent, timeout) as client:
+        execute_all(client)
     return nb
 
 
@@ -168,26 +163,24 @@ def run_solved_with_bugs(path: Path, bugs: dict[str, Bug], env: dict[str, str], 
         if ex.name in bugs:
             by_check_cell.setdefault(check_cell_index(original, ex), []).append(ex)
     caught = {}
-    with _Environment(env):
-        client = _client(nb, path, timeout)
-        with client.setup_kernel():
-            for index, cell in enumerate(nb.cells):
-                for ex in by_check_cell.get(index, []):
-                    # execute_cell stores what it ran in nb.cells[index]: keep the solved cell aside.
-                    solved_cell = copy.deepcopy(nb.cells[ex.cell_index])
-                    buggy = copy.deepcopy(solved_cell)
-                    buggy.source = _solve_others(replace_todo(original.cells[ex.cell_index].source, ex,
-                                                              bugs[ex.name].body), original, ex)
-                    client.execute_cell(buggy, ex.cell_index)
-                    # Tagged "raises-exception", the failing cell does not make the kernel abort the
-                    # requests that follow it (the correct exercise cell, run again next).
-                    probe = copy.deepcopy(cell)
-                    probe.metadata["tags"] = [*probe.metadata.get("tags", []), "raises-exception"]
-                    client.execute_cell(probe, index)
-                    errors = [o for o in probe.outputs if o.output_type == "error"]
-                    caught[ex.name] = "\n".join(f"{o.ename}: {o.evalue}" for o in errors) or None
-                    client.execute_cell(solved_cell, ex.cell_index)
-                client.execute_cell(cell, index)
+    with _Environment(env), running_notebook(nb, path.parent, timeout) as client:
+        for index, cell in enumerate(nb.cells):
+            for ex in by_check_cell.get(index, []):
+                # execute_cell stores what it ran in nb.cells[index]: keep the solved cell aside.
+                solved_cell = copy.deepcopy(nb.cells[ex.cell_index])
+                buggy = copy.deepcopy(solved_cell)
+                buggy.source = _solve_others(replace_todo(original.cells[ex.cell_index].source, ex,
+                                                          bugs[ex.name].body), original, ex)
+                client.execute_cell(buggy, ex.cell_index)
+                # Tagged "raises-exception", the failing cell does not make the kernel abort the
+                # requests that follow it (the correct exercise cell, run again next).
+                probe = copy.deepcopy(cell)
+                probe.metadata["tags"] = [*probe.metadata.get("tags", []), "raises-exception"]
+                client.execute_cell(probe, index)
+                errors = [o for o in probe.outputs if o.output_type == "error"]
+                caught[ex.name] = "\n".join(f"{o.ename}: {o.evalue}" for o in errors) or None
+                client.execute_cell(solved_cell, ex.cell_index)
+            client.execute_cell(cell, index)
     return caught
 
 
