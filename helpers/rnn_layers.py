@@ -220,21 +220,20 @@ def rnn_backward(dout, cache):
 # ----------------------------------------------------------------------------- LSTM
 
 
-def _lstm_cell_(a, prev_c):
+def _lstm_cell_(a, prev_c, next_c, tanh_c, next_h):
     """
     The LSTM update from activations `a` (N, 4H) = [a_i, a_f, a_o, a_g], turned in place
-    into the gates [i, f, o, g] = [sigmoid, sigmoid, sigmoid, tanh].
-
-    Returns next_c, tanh(next_c) and next_h, each (N, H).
+    into the gates [i, f, o, g] = [sigmoid, sigmoid, sigmoid, tanh]. Writes next_c,
+    tanh(next_c) and next_h, each (N, H), into the arrays given.
     """
     H = prev_c.shape[1]
     expit(a[:, :3 * H], out=a[:, :3 * H])
     np.tanh(a[:, 3 * H:], out=a[:, 3 * H:])
     i, f, o, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-    next_c = f * prev_c
+    np.multiply(f, prev_c, out=next_c)
     next_c += i * g
-    tanh_c = np.tanh(next_c)
-    return next_c, tanh_c, o * tanh_c
+    np.tanh(next_c, out=tanh_c)
+    np.multiply(o, tanh_c, out=next_h)
 
 
 def _lstm_cell_backward(dnext_h, dnext_c, gates, prev_c, tanh_c, da):
@@ -281,7 +280,8 @@ def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
     """
     x, prev_h, Wx, Wh, b, prev_c = _step_inputs(x, prev_h, Wx, Wh, b, gates=4, prev_c=prev_c)
     gates = x @ Wx + prev_h @ Wh + b  # (N, 4H), turned into the gate values in place
-    next_c, tanh_c, next_h = _lstm_cell_(gates, prev_c)
+    next_c, tanh_c, next_h = (np.empty_like(prev_h) for _ in range(3))
+    _lstm_cell_(gates, prev_c, next_c, tanh_c, next_h)
     cache = (x, prev_h, prev_c, Wx, Wh, gates, tanh_c)
     return next_h, next_c, cache
 
@@ -345,7 +345,7 @@ def lstm_forward(x, h0, Wx, Wh, b):
     prev_h, prev_c = h0, np.zeros_like(h0)
     for t in range(T):
         gates[t] += prev_h @ Wh
-        cs[t], tanh_cs[t], hs[t] = _lstm_cell_(gates[t], prev_c)
+        _lstm_cell_(gates[t], prev_c, cs[t], tanh_cs[t], hs[t])
         prev_h, prev_c = hs[t], cs[t]
     h = np.ascontiguousarray(hs.transpose(1, 0, 2))  # (N, T, H)
     cache = ("lstm", x_tm, h0, Wx, Wh, gates, cs, tanh_cs, hs)
