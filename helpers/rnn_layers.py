@@ -45,8 +45,8 @@ def _recurrent_inputs(x, h0, Wx, Wh, b, gates, h0_name="h0"):
     check_shape(h0_name, h0, (N, H))
     width = "H" if gates == 1 else "4H"
     if Wx.shape != (D, gates * H):
-        raise ValueError(f"Wx must have shape (D, {width}) = ({D}, {gates * H}) for x {x.shape} and "
-                         f"{h0_name} {h0.shape}, got {Wx.shape}")
+        raise ValueError(f"Wx must have shape (D, {width}) = ({D}, {gates * H}) for inputs of size D = {D} "
+                         f"and hidden size H = {H}, got {Wx.shape}")
     if Wh.shape != (H, gates * H):
         raise ValueError(f"Wh must have shape (H, {width}) = ({H}, {gates * H}), got {Wh.shape}")
     check_shape("b", b, (gates * H,))
