@@ -101,3 +101,19 @@ def test_plot_speedups_draws_one_bar_per_row():
             bench.Row("b", "s", "naive", 4.0, 1.0, 1.0, "naive")]
     ax = bench.plot_speedups(rows)
     assert len(ax.patches) == len(rows)
+
+
+@pytest.mark.parametrize("op", ["rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward"])
+def test_recurrent_cases_time_the_same_computation(op):
+    # The torch rows must run the network the NumPy rows run (same weights, LSTM gates reordered).
+    import numpy as np
+
+    case = next(c for c in bench.CASES if c.op == op)
+    impls = {impl.key: impl for impl in case.build(True)}
+    numpy_result, float32_result, torch_result = (impls[key].fn() for key in ("numpy", "numpy_float32", "torch_cpu"))
+    if op.endswith("forward"):
+        np.testing.assert_allclose(numpy_result[0], torch_result.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(float32_result[0], numpy_result[0], rtol=1e-4, atol=1e-5)
+    else:  # dx and dh0
+        np.testing.assert_allclose(numpy_result[0], torch_result[0].numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(numpy_result[1], torch_result[1].numpy()[0], rtol=1e-10, atol=1e-12)
