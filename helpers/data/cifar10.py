@@ -19,14 +19,20 @@ CIFAR10_FOLDER = "cifar-10-batches-py"
 SAMPLE_PATH = Path(__file__).resolve().parent / "samples" / "cifar10_sample.npz.xz"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 
+# What pickles of a dict of NumPy arrays, lists and numbers need, with protocols 2 to 5.
 _ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"),
     ("numpy._core.multiarray", "_reconstruct"),
     ("numpy.core.multiarray", "scalar"),
     ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
     ("_codecs", "encode"),
+    ("builtins", "bytes"),
+    ("__builtin__", "bytes"),  # protocol 2 names builtins as Python 2 did
+    ("builtins", "bytearray"),
 }
 
 
@@ -41,6 +47,11 @@ def load_CIFAR_batch(filename, as_float=True):
     """
     Load one CIFAR-10 batch file (python pickle layout). Any number of rows is accepted.
 
+    The file must hold what the official batches hold: 'data', a uint8 array of shape (N, 3072)
+    (the red, green and blue planes of each 32x32 image, row-major), and 'labels', N integers in
+    0..9. Anything else is refused with a ValueError naming the file; nothing in the file can
+    make the loader build more than the arrays it declares.
+
     Inputs:
     - filename: Path of a batch file (data_batch_1 ... data_batch_5, test_batch)
     - as_float: Return X as float64 (CS231n's convention) instead of uint8
@@ -50,23 +61,41 @@ def load_CIFAR_batch(filename, as_float=True):
     - y: Labels of shape (N,), int64 in 0..9
     """
     filename = Path(filename)
+    refetch = f"re-fetch it with `{fetch_command('cifar10')} --force`"
     with open(filename, "rb") as f:
         try:
             batch = _ArrayOnlyUnpickler(f, encoding="latin1").load()
-        except (pickle.UnpicklingError, EOFError, ValueError) as error:
-            raise ValueError(f"{filename} is not a readable CIFAR-10 batch ({error}); "
-                             f"re-fetch it with `{fetch_command('cifar10')}`") from error
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, MemoryError) as error:
+            raise ValueError(f"{filename} is not a readable CIFAR-10 batch ({error}); {refetch}") from error
     if not isinstance(batch, dict) or "data" not in batch or "labels" not in batch:
-        raise ValueError(f"{filename} is not a CIFAR-10 batch: expected a dict with 'data' and 'labels'")
-    data = np.asarray(batch["data"])
-    labels = np.asarray(batch["labels"], dtype=np.int64)
-    if data.ndim != 2 or data.shape[1] != 3072 or data.shape[0] != labels.shape[0]:
-        raise ValueError(f"{filename}: expected data of shape (N, 3072) and N labels, "
-                         f"got data {data.shape} and {labels.shape[0]} labels")
-    if labels.size and (labels.min() < 0 or labels.max() > 9):
-        raise ValueError(f"{filename}: labels must be in 0..9, got range {labels.min()}..{labels.max()}")
-    X = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+        raise ValueError(f"{filename} is not a CIFAR-10 batch: expected a dict with 'data' and 'labels'; {refetch}")
+    data, labels = batch["data"], batch["labels"]
+    # The data must already be an array: a nested list would be expanded by np.asarray, and a small
+    # file of repeated references can declare gigabytes.
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        raise ValueError(f"{filename}: 'data' must be a uint8 array of shape (N, 3072) (pixel values 0..255), got "
+                         f"{_describe(data)}; {refetch}")
+    N = data.shape[0]
+    if isinstance(labels, np.ndarray):
+        labels = labels.tolist() if labels.ndim == 1 else labels
+    if not isinstance(labels, list) or len(labels) != N or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in labels):
+        raise ValueError(f"{filename}: 'labels' must be a list of {N} integers (one per image), got "
+                         f"{_describe(labels)}; {refetch}")
+    labels = np.array(labels, dtype=np.int64)
+    if N and (labels.min() < 0 or labels.max() > 9):
+        raise ValueError(f"{filename}: labels must be in 0..9, got range {labels.min()}..{labels.max()}; {refetch}")
+    X = data.reshape(N, 3, 32, 32).transpose(0, 2, 3, 1)  # (N, 3, 32, 32) -> (N, 32, 32, 3)
     return (X.astype(np.float64) if as_float else np.ascontiguousarray(X)), labels
+
+
+def _describe(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, list):
+        kinds = sorted({type(v).__name__ for v in value[:1000]})
+        return f"a list of {len(value)} items of type {', '.join(kinds) or 'nothing'}"
+    return f"a {type(value).__name__}"
 
 
 def _load_folder(root: Path):
