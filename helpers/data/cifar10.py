@@ -61,7 +61,7 @@ def load_CIFAR_batch(filename, as_float=True):
     - y: Labels of shape (N,), int64 in 0..9
     """
     filename = Path(filename)
-    refetch = f"re-fetch it with `{fetch_command('cifar10')} --force`"
+    refetch = f"re-fetch it with `{fetch_command('cifar10', repair=True)}`"
     with open(filename, "rb") as f:
         try:
             batch = _ArrayOnlyUnpickler(f, encoding="latin1").load()
