@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from conv_cases import random_conv_case
 
-from helpers import fast_layers, layers
+from helpers import _blas, fast_layers, layers
 from helpers.gradient_check import rel_error
 from helpers.im2col import (
     col2im_indices,
@@ -347,9 +347,9 @@ def test_missing_extension_falls_back_loudly_to_numpy():
     assert result.stdout.strip() == "ok"
 
 
-@pytest.mark.skipif(fast_layers._OPENBLAS_THREADS is None, reason="NumPy does not use its bundled OpenBLAS here")
+@pytest.mark.skipif(_blas.OPENBLAS_THREADS is None, reason="NumPy does not use its bundled OpenBLAS here")
 def test_small_products_restore_the_blas_thread_count():
-    get, _ = fast_layers._OPENBLAS_THREADS
+    get, _ = _blas.OPENBLAS_THREADS
     before = get()
     rng = np.random.default_rng(9)
     out, cache = fast_layers.conv_forward_fast(rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((2, 2, 3, 3)),
