@@ -49,11 +49,12 @@ def _layout(expected):
 def check_shape(name, array, expected, context=""):
     """
     Raise a ValueError unless np.shape(array) matches `expected`, a tuple whose entries are
-    sizes or None (any size), e.g. check_shape("w", w, (D, None)). `context` says where the
-    expected sizes come from, e.g. "to match x (N, D)".
+    sizes, or names of free sizes ("N"), or None (any size), e.g. check_shape("w", w, ("D", 10)).
+    `context` says where the expected sizes come from, e.g. "to match x (N, D)".
     """
     shape = np.shape(array)
-    if len(shape) != len(expected) or any(e is not None and s != e for s, e in zip(shape, expected, strict=False)):
+    fixed = [isinstance(e, numbers.Integral) for e in expected]
+    if len(shape) != len(expected) or any(f and s != e for f, s, e in zip(fixed, shape, expected, strict=False)):
         context = f" {context}" if context else ""
         raise ValueError(f"{name} must have shape {_layout(expected)}{context}, got {tuple(shape)}")
 

@@ -314,7 +314,8 @@ def max_pool_forward_fast(x, pool_param, path=None):
     cols = IM2COLS[im2col][0](x.reshape(N * C, 1, H, W), ph, pw, 0, stride, None)  # (N * C, ph * pw, P)
     # argmax returns the first maximum, which fixes the tie rule of the backward pass.
     argmax = cols.argmax(axis=1)  # (N * C, P)
-    out = np.take_along_axis(cols, argmax[:, None, :], axis=1).reshape(N, C, H_out, W_out)
+    out = np.take_along_axis(cols, argmax[:, None, :], axis=1)  # (N * C, 1, P)
+    out = out.reshape(N, C, H_out, W_out)  # (N, C, H', W')
     return out, ("im2col", x.shape, out.shape, dtype, pool_param, argmax, im2col)
 
 

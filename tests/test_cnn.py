@@ -82,7 +82,7 @@ def test_same_seed_same_weights():
     ({"input_dim": (3, 31, 32)}, "even height and width"),
     ({"filter_size": 4}, "filter_size must be a positive odd number"),
     ({"num_filters": 0}, "num_filters must be a positive integer"),
-    ({"reg": -1.0}, "reg must be >= 0"),
+    ({"reg": -1.0}, "reg must be a finite number >= 0, got -1.0"),
 ])
 def test_bad_constructor_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -96,7 +96,7 @@ def test_bad_inputs_to_loss():
         model.loss(np.zeros((3, 3, 8, 9)), y)
     with pytest.raises(ValueError, match=r"y must have shape \(3,\)"):
         model.loss(X, y[:2])
-    with pytest.raises(ValueError, match=r"labels must lie in \[0, 4\)"):
+    with pytest.raises(ValueError, match=r"y must hold labels in 0..3, got range 0..4"):
         model.loss(X, np.array([0, 1, 4]))
 
 

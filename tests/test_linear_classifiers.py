@@ -146,7 +146,7 @@ def test_losses_reject_bad_input(fn):
         fn(W[:, 0], X, y, 0.0)
     with pytest.raises(ValueError, match=r"y must have shape \(5,\)"):
         fn(W, X, y[:4], 0.0)
-    with pytest.raises(ValueError, match=r"labels must lie in 0..2 .*got range 0..3"):
+    with pytest.raises(ValueError, match=r"y must hold labels in 0..2 \(W has 3 columns\), got range 0..3"):
         fn(W, X, np.array([0, 1, 2, 3, 0]), 0.0)
     with pytest.raises(ValueError, match=r"got range -1..2"):
         fn(W, X, np.array([0, 1, 2, -1, 0]), 0.0)
@@ -235,11 +235,11 @@ def test_training_rejects_bad_input():
         clf.train(X, y[:5])
     with pytest.raises(ValueError, match="no rows"):
         clf.train(X[:0], y[:0])
-    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
         clf.train(X, y, batch_size=0)
-    with pytest.raises(ValueError, match="reg must be a number >= 0, got -1"):
+    with pytest.raises(ValueError, match="reg must be a finite number >= 0, got -1"):
         clf.train(X, y, reg=-1)
-    with pytest.raises(ValueError, match="learning_rate must be a number > 0"):
+    with pytest.raises(ValueError, match="learning_rate must be a positive number, got 0.0"):
         clf.train(X, y, learning_rate=0.0)
     with pytest.raises(ValueError, match="call train"):
         clf.predict(X)
@@ -248,7 +248,7 @@ def test_training_rejects_bad_input():
         clf.train(X[:, :5], y)
     with pytest.raises(ValueError, match=r"X must have shape \(N, 6\) matching W \(6, 3\), got \(20, 5\)"):
         clf.predict(X[:, :5])
-    with pytest.raises(ValueError, match=r"labels must lie in 0..2"):
+    with pytest.raises(ValueError, match=r"y must hold labels in 0..2 \(W has 3 columns\), got range 3..3"):
         clf.train(X, np.full(20, 3), num_iters=1)
     with pytest.raises(ValueError, match="needs a loss_fn"):
         LinearClassifier()

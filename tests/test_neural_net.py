@@ -188,15 +188,15 @@ def test_bad_X_is_rejected(X_shape, message):
 def test_bad_labels_and_reg_are_rejected():
     net = init_toy_model()
     X, _ = init_toy_data()
-    with pytest.raises(ValueError, match=r"labels must lie in 0\.\.2.*got range 0\.\.3"):
+    with pytest.raises(ValueError, match=r"y must hold labels in 0\.\.2 \(W2 has 3 columns\), got range 0\.\.3"):
         net.loss(X, np.array([0, 1, 2, 3, 1]))
-    with pytest.raises(ValueError, match=r"labels must lie in 0\.\.2.*got range -1\.\.2"):
+    with pytest.raises(ValueError, match=r"y must hold labels in 0\.\.2 .*got range -1\.\.2"):
         net.loss(X, np.array([0, -1, 2, 2, 1]))
     with pytest.raises(ValueError, match=r"y must have shape \(5,\)"):
         net.loss(X, np.array([0, 1, 2]))
     with pytest.raises(ValueError, match="integer class labels"):
         net.loss(X, np.array([0.0, 1.0, 2.0, 2.0, 1.0]))
-    with pytest.raises(ValueError, match="reg must be a non-negative number, got -0.1"):
+    with pytest.raises(ValueError, match="reg must be a finite number >= 0, got -0.1"):
         net.loss(X, np.array([0, 1, 2, 2, 1]), reg=-0.1)
 
 

@@ -65,7 +65,7 @@ def load_CIFAR_batch(filename, as_float=True):
                          f"got data {data.shape} and {labels.shape[0]} labels")
     if labels.size and (labels.min() < 0 or labels.max() > 9):
         raise ValueError(f"{filename}: labels must be in 0..9, got range {labels.min()}..{labels.max()}")
-    X = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    X = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)  # rows of R, G, B planes -> (N, 32, 32, 3)
     return (X.astype(np.float64) if as_float else np.ascontiguousarray(X)), labels
 
 
@@ -80,6 +80,7 @@ def _load_folder(root: Path):
 
 
 def _load_sample():
+    # Stored like the CIFAR-10 batches: rows of (3, 32, 32) planes, returned as (N, 32, 32, 3).
     with np.load(io.BytesIO(lzma.decompress(SAMPLE_PATH.read_bytes())), allow_pickle=False) as z:
         return (z["X_train"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), z["y_train"].astype(np.int64),
                 z["X_test"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), z["y_test"].astype(np.int64))
@@ -176,7 +177,7 @@ def get_CIFAR10_linear_data(num_training=49000, num_validation=1000, num_test=10
         "test": (X_test[:num_test], y_test[:num_test]),
         "dev": (X_train[dev], y_train[dev]),
     }
-    flat = {k: X.reshape(X.shape[0], 3072).astype(np.float64) for k, (X, _) in splits.items()}
+    flat = {k: X.reshape(X.shape[0], 3072).astype(np.float64) for k, (X, _) in splits.items()}  # (N, 3072)
     mean_image = flat["train"].mean(axis=0)
     data = {"mean_image": mean_image}
     for k, (_, y) in splits.items():
@@ -212,7 +213,7 @@ def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000, sub
         mean_image = data["X_train"].mean(axis=0)
         for k in ("X_train", "X_val", "X_test"):
             data[k] = data[k] - mean_image
-        data["mean_image"] = mean_image.transpose(2, 0, 1).copy()
+        data["mean_image"] = mean_image.transpose(2, 0, 1).copy()  # (3, 32, 32)
     for k in ("X_train", "X_val", "X_test"):
-        data[k] = np.ascontiguousarray(data[k].transpose(0, 3, 1, 2))
+        data[k] = np.ascontiguousarray(data[k].transpose(0, 3, 1, 2))  # (N, 3, 32, 32)
     return data
