@@ -47,6 +47,23 @@ STATE_KEYS = {
 UPDATE_RULES = tuple(DEFAULTS)
 
 
+def get_update_rule(rule):
+    """
+    An update rule given by name (one of UPDATE_RULES) or as a function with the same
+    interface, such as a notebook's own.
+
+    Returns a tuple of:
+    - update: The function
+    - name: Its name, for messages and checkpoints
+    """
+    if callable(rule):
+        return rule, getattr(rule, "__name__", type(rule).__name__)
+    if isinstance(rule, str) and rule in UPDATE_RULES:
+        return globals()[rule], rule
+    raise ValueError(f"Invalid update_rule {rule!r}; use one of {list(UPDATE_RULES)} "
+                     "or a function update(w, dw, config) -> (next_w, config)")
+
+
 class TrainingDivergedError(FloatingPointError):
     """Raised by a trainer when the training loss becomes NaN or infinite (usually: the learning
     rate, or the initial weight scale, is too large)."""
