@@ -19,7 +19,7 @@ import numpy as np
 THREADED_GEMM_FLOPS = 1e8
 
 
-def find_openblas_threads():
+def find_openblas_threads() -> tuple | None:
     """(get, set) thread-count functions of the OpenBLAS inside NumPy's wheel, or None elsewhere."""
     for path in sorted((Path(np.__file__).parent.parent / "numpy.libs").glob("libscipy_openblas*")):
         try:
@@ -38,7 +38,7 @@ OPENBLAS_THREADS = find_openblas_threads()
 
 
 @contextlib.contextmanager
-def blas_threads_for(flops):
+def blas_threads_for(flops: float):
     """Run the block's BLAS calls on one thread if each does fewer than THREADED_GEMM_FLOPS;
     the previous thread count is restored afterwards."""
     if OPENBLAS_THREADS is None or flops >= THREADED_GEMM_FLOPS:

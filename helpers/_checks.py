@@ -18,7 +18,7 @@ import numpy as np
 # ----------------------------------------------------------------------------- arrays
 
 
-def as_float_array(name, value):
+def as_float_array(name: str, value) -> np.ndarray:
     """
     `value` as a floating-point NumPy array: integers and booleans are promoted to float64,
     float arrays are returned as they are (no copy).
@@ -31,7 +31,7 @@ def as_float_array(name, value):
     return array if array.dtype.kind == "f" else array.astype(np.float64)
 
 
-def float_dtype(*arrays):
+def float_dtype(*arrays) -> np.dtype:
     """float32 if every array is float32, else float64: the dtype a computation on them uses.
     Integers and booleans are promoted to float64; anything else raises ValueError."""
     for array in arrays:
@@ -41,12 +41,12 @@ def float_dtype(*arrays):
     return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
 
-def _layout(expected):
+def _layout(expected) -> str:
     sizes = ", ".join("any" if e is None else str(e) for e in expected)
     return f"({sizes},)" if len(expected) == 1 else f"({sizes})"
 
 
-def check_shape(name, array, expected, context=""):
+def check_shape(name: str, array, expected: tuple, context: str = "") -> None:
     """
     Raise a ValueError unless np.shape(array) matches `expected`, a tuple whose entries are
     sizes, or names of free sizes ("N"), or None (any size), e.g. check_shape("w", w, ("D", 10)).
@@ -59,13 +59,13 @@ def check_shape(name, array, expected, context=""):
         raise ValueError(f"{name} must have shape {_layout(expected)}{context}, got {tuple(shape)}")
 
 
-def check_ndim(name, array, ndim, layout):
+def check_ndim(name: str, array, ndim: int, layout: str) -> None:
     """Raise unless `array` has `ndim` dimensions; `layout` names them, e.g. "(N, C, H, W)"."""
     if np.ndim(array) != ndim:
         raise ValueError(f"{name} must have shape {layout}, got {tuple(np.shape(array))}")
 
 
-def check_finite(name, array):
+def check_finite(name: str, array) -> None:
     """Raise a ValueError naming how many entries of `array` are NaN or infinite."""
     bad = np.count_nonzero(~np.isfinite(array))
     if bad:
@@ -75,43 +75,43 @@ def check_finite(name, array):
 # ----------------------------------------------------------------------------- numbers and choices
 
 
-def _is_integer(value):
+def _is_integer(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _is_real(value):
+def _is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and bool(np.isfinite(value))
 
 
-def positive_int(name, value):
+def positive_int(name: str, value) -> int:
     """`value` as an int, or a ValueError if it is not an integer >= 1 (booleans and 2.0 are refused)."""
     if not _is_integer(value) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 
 
-def non_negative_int(name, value):
+def non_negative_int(name: str, value) -> int:
     """`value` as an int, or a ValueError if it is not an integer >= 0."""
     if not _is_integer(value) or value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
     return int(value)
 
 
-def positive_number(name, value):
+def positive_number(name: str, value) -> float:
     """`value` as a float, or a ValueError if it is not a finite real number > 0."""
     if not _is_real(value) or value <= 0:
         raise ValueError(f"{name} must be a positive number, got {value!r}")
     return float(value)
 
 
-def non_negative_number(name, value):
+def non_negative_number(name: str, value) -> float:
     """`value` as a float, or a ValueError if it is not a finite real number >= 0."""
     if not _is_real(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
 
 
-def number_in(name, value, low, high, low_open=False, high_open=False):
+def number_in(name: str, value, low: float, high: float, low_open: bool = False, high_open: bool = False) -> float:
     """`value` as a float, or a ValueError if it is not a real number in the interval
     [low, high] (each end open when asked, e.g. the keep probability of dropout in (0, 1])."""
     ok = _is_real(value)
@@ -122,7 +122,7 @@ def number_in(name, value, low, high, low_open=False, high_open=False):
     return float(value)
 
 
-def one_of(name, value, choices):
+def one_of(name: str, value, choices: tuple):
     """`value`, or a ValueError naming the choices if it is not one of them (strings or None)."""
     if not any(value is choice or (isinstance(value, str) and value == choice) for choice in choices):
         raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
@@ -132,7 +132,8 @@ def one_of(name, value, choices):
 # ----------------------------------------------------------------------------- labels
 
 
-def check_labels(name, y, num_classes=None, n=None, classes_from=None):
+def check_labels(name: str, y, num_classes: int | None = None, n: int | None = None,
+                 classes_from: str | None = None) -> np.ndarray:
     """
     Integer class labels: an array of shape (n,) (any length when n is None) with values in
     0..num_classes-1 (any value >= 0 when num_classes is None). Float arrays are refused,
@@ -171,7 +172,8 @@ def check_labels(name, y, num_classes=None, n=None, classes_from=None):
 # (naive, im2col, Cython, torch) takes its geometry from window_output_size.
 
 
-def window_output_size(x_shape, field_height, field_width, padding, stride, window="window"):
+def window_output_size(x_shape: tuple, field_height: int, field_width: int, padding: int, stride: int,
+                       window: str = "window") -> tuple[int, int]:
     """
     Validate the geometry of a window sliding over an image batch and compute the output size.
 
@@ -197,7 +199,7 @@ def window_output_size(x_shape, field_height, field_width, padding, stride, wind
     return 1 + (H - field_height) // stride, 1 + (W - field_width) // stride
 
 
-def conv_geometry(x_shape, w_shape, b_shape, conv_param):
+def conv_geometry(x_shape: tuple, w_shape: tuple, b_shape: tuple, conv_param: dict) -> tuple[int, int, int, int]:
     """
     Validate the shapes and parameters of a convolution and compute its output size.
 
@@ -229,7 +231,7 @@ def conv_geometry(x_shape, w_shape, b_shape, conv_param):
     return stride, pad, H_out, W_out
 
 
-def pool_geometry(x_shape, pool_param):
+def pool_geometry(x_shape: tuple, pool_param: dict) -> tuple[int, int, int, int, int]:
     """
     Validate the input shape and parameters of max pooling and compute its output size.
 

@@ -700,7 +700,7 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     - x: Input data of shape (N, C, H, W)
     - gamma: Scale parameter, of shape (1, C, 1, 1)
     - beta: Shift parameter, of shape (1, C, 1, 1)
-    - G: Integer number of groups to split into, should be a divisor of C
+    - G: Integer number of groups to split into, a divisor of C
     - gn_param: Dictionary with the following keys:
       - eps: Constant for numeric stability
 

@@ -330,3 +330,14 @@ def test_small_products_restore_the_blas_thread_count():
                                                np.zeros(2), {"stride": 1, "pad": 1})
     fast_layers.conv_backward_fast(out, cache)
     assert get() == before
+
+
+@pytest.mark.skipif(_blas.OPENBLAS_THREADS is None, reason="NumPy does not use its bundled OpenBLAS here")
+def test_blas_threads_for_runs_only_small_products_on_one_thread():
+    get, _ = _blas.OPENBLAS_THREADS
+    before = get()
+    with _blas.blas_threads_for(_blas.THREADED_GEMM_FLOPS / 10):
+        assert get() == 1
+    assert get() == before
+    with _blas.blas_threads_for(_blas.THREADED_GEMM_FLOPS):
+        assert get() == before

@@ -79,3 +79,9 @@ def test_cs231n_named_modules_do_not_import_the_course_machinery(module):
 def test_fast_layers_validate_without_the_naive_layers():
     assert "helpers.layers" not in GRAPH["helpers.fast_layers"]
     assert "helpers.layers" not in GRAPH["helpers.torch_layers"]
+
+
+@pytest.mark.parametrize("module", sorted(name for name in MODULES if name.split(".")[-1].startswith("_")
+                                          and not name.endswith("__main__")))
+def test_the_one_home_modules_import_no_other_helpers_module(module):
+    assert not GRAPH[module], f"{module} imports {sorted(GRAPH[module])}"

@@ -127,16 +127,16 @@ class FullyConnectedNet:
     Class for a multi-layer fully connected neural network.
 
     Network contains an arbitrary number of hidden layers, ReLU nonlinearities,
-    and a softmax loss function. This will also implement dropout and batch/layer
-    normalization as options. For a network with L layers, the architecture will be
+    and a softmax loss function, with dropout and batch/layer normalization as
+    options. For a network with L layers, the architecture is
 
     {affine - [batch/layer norm] - relu - [dropout]} x (L - 1) - affine - softmax
 
     where batch/layer normalization and dropout are optional and the {...} block is
     repeated L - 1 times.
 
-    Learnable parameters are stored in the self.params dictionary and will be learned
-    using the Solver class.
+    Learnable parameters are stored in the self.params dictionary and are learned
+    with the Solver class.
     """
 
     def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, dropout_keep_ratio=1,
@@ -149,15 +149,14 @@ class FullyConnectedNet:
         - input_dim: An integer giving the size of the input.
         - num_classes: An integer giving the number of classes to classify.
         - dropout_keep_ratio: Scalar between 0 and 1 giving the probability of keeping
-          a unit in dropout. If dropout_keep_ratio=1 then the network should not use
-          dropout at all.
-        - normalization: What type of normalization the network should use. Valid values
+          a unit in dropout. With dropout_keep_ratio=1 the network uses no dropout.
+        - normalization: The type of normalization the network uses. Valid values
           are "batchnorm", "layernorm", or None for no normalization (the default).
         - reg: Scalar giving L2 regularization strength.
         - weight_scale: Scalar giving the standard deviation for random
           initialization of the weights.
-        - dtype: A numpy datatype object; all computations will be performed using
-          this datatype. float32 is faster but less accurate; numeric gradient
+        - dtype: A numpy datatype object; all computations are performed in this
+          datatype. float32 is faster but less accurate; numeric gradient
           checks need float64.
         - seed: If not None, this random seed is passed to the dropout layers,
           which makes them deterministic (the same mask on every forward pass)
