@@ -123,7 +123,7 @@ def _fold_cython(cols, x_shape, fh, fw, pad, stride, out):
     col2im_cython(cols, *x_shape, fh, fw, pad, stride, out=out)
 
 
-IM2COLS = {
+_IM2COLS = {
     "indices": (_unroll_indices, _fold_indices),
     "strides": (_unroll_strided, _fold_strided),
     "cython": (_unroll_cython, _fold_cython),
@@ -134,7 +134,7 @@ _BACKEND_IM2COL = {"cython": "cython", "numpy": "strides"}
 
 def _im2col_for(im2col):
     """The validated im2col name: BACKEND's when None."""
-    im2col = _BACKEND_IM2COL[BACKEND] if im2col is None else one_of("im2col", im2col, tuple(IM2COLS))
+    im2col = _BACKEND_IM2COL[BACKEND] if im2col is None else one_of("im2col", im2col, tuple(_IM2COLS))
     _require_cython(im2col == "cython")
     return im2col
 
@@ -174,7 +174,7 @@ def conv_forward_fast(x, w, b, conv_param, im2col=None):
     N, F, HH, WW = x.shape[0], w.shape[0], w.shape[2], w.shape[3]
     w_rows = w.reshape(F, -1)  # (F, K), K = C * HH * WW
     K, P = w_rows.shape[1], H_out * W_out
-    unroll = IM2COLS[im2col][0]
+    unroll = _IM2COLS[im2col][0]
     out = np.empty((N, F, P), dtype=dtype)
     bias = b.reshape(1, F, 1)  # (1, F, 1)
     chunks = _chunks(N, K * P * dtype.itemsize)
@@ -219,7 +219,7 @@ def conv_backward_fast(dout, cache):
     w_rows = w.reshape(F, -1)  # (F, K)
     K, P = w_rows.shape[1], H_out * W_out
     dout = np.asarray(dout, dtype=dtype).reshape(N, F, P)  # (N, F, H', W') -> (N, F, P)
-    unroll, fold = IM2COLS[im2col]
+    unroll, fold = _IM2COLS[im2col]
     db = dout.sum(axis=(0, 2))
     dw_t = np.zeros((K, F), dtype=dtype)
     dx = np.empty_like(x)
@@ -311,7 +311,7 @@ def max_pool_forward_fast(x, pool_param, path=None):
     x = np.ascontiguousarray(x, dtype=dtype)
     N, C, H, W = x.shape
     im2col = _im2col_for(None)
-    cols = IM2COLS[im2col][0](x.reshape(N * C, 1, H, W), ph, pw, 0, stride, None)  # (N * C, ph * pw, P)
+    cols = _IM2COLS[im2col][0](x.reshape(N * C, 1, H, W), ph, pw, 0, stride, None)  # (N * C, ph * pw, P)
     # argmax returns the first maximum, which fixes the tie rule of the backward pass.
     argmax = cols.argmax(axis=1)  # (N * C, P)
     out = np.take_along_axis(cols, argmax[:, None, :], axis=1)  # (N * C, 1, P)
@@ -354,7 +354,7 @@ def max_pool_backward_fast(dout, cache):
     dcols = np.zeros((N * C, ph * pw, argmax.shape[1]), dtype=dtype)
     np.put_along_axis(dcols, argmax[:, None, :], np.reshape(dout, (N * C, 1, -1)), axis=1)  # dout as (N * C, 1, P)
     dx = np.empty((N * C, 1, H, W), dtype=dtype)
-    IM2COLS[im2col][1](dcols, (N * C, 1, H, W), ph, pw, 0, stride, dx)
+    _IM2COLS[im2col][1](dcols, (N * C, 1, H, W), ph, pw, 0, stride, dx)
     return dx.reshape(x_shape)  # (N * C, 1, H, W) -> (N, C, H, W)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers._checks import non_negative_int
 from helpers.course.scale import is_full
 from helpers.data.paths import DatasetMissingError, dataset_path, datasets_dir, fetch_command
 
@@ -138,8 +139,7 @@ def _load_uint8(root=None, verbose=True):
 def _split(num_training, num_validation, num_test, available_train, available_test):
     for name, value in (("num_training", num_training), ("num_validation", num_validation),
                         ("num_test", num_test)):
-        if int(value) != value or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        non_negative_int(name, value)
     if num_training + num_validation > available_train:
         raise ValueError(f"num_training + num_validation = {num_training + num_validation} exceeds the "
                          f"{available_train} training images available")
