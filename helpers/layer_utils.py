@@ -6,6 +6,7 @@ run a network on a learner's own implementations of the layers instead of the re
 """
 
 from helpers import layers as reference_layers
+from helpers._checks import one_of
 
 NORMALIZATIONS = (None, "batchnorm", "layernorm")
 
@@ -79,11 +80,6 @@ def affine_relu_backward(dout, cache):
     return dx, dw, db
 
 
-def _check_normalization(normalization):
-    if normalization not in NORMALIZATIONS:
-        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
-
-
 def affine_norm_relu_forward(x, w, b, gamma, beta, norm_param, normalization, layers=None):
     """
     Convenience layer: affine transform, then batch or layer normalization, then a ReLU.
@@ -101,7 +97,7 @@ def affine_norm_relu_forward(x, w, b, gamma, beta, norm_param, normalization, la
     - out: Output from the ReLU, of shape (N, M)
     - cache: Object to give to the backward pass
     """
-    _check_normalization(normalization)
+    one_of("normalization", normalization, NORMALIZATIONS)
     layers = layers or layer_table()
     a, fc_cache = layers["affine_forward"](x, w, b)
     if normalization == "batchnorm":

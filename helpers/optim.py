@@ -22,9 +22,14 @@ The rules keep the CS231n conventions (a config dictionary per parameter, defaul
 and formulas as in the assignment), so the Solver can use any of them by name.
 They never modify w, dw or the arrays of the config passed in: the returned config
 is a new dictionary holding new state arrays, which lets a caller keep a snapshot.
+
+Every trainer of the course (Solver, LinearClassifier.train, ...) raises TrainingDivergedError,
+defined here, when the loss stops being a finite number.
 """
 
 import numpy as np
+
+from helpers._checks import non_negative_number, number_in
 
 # Hyperparameter defaults of each rule (the CS231n values) and the state keys it keeps.
 DEFAULTS = {
@@ -40,6 +45,28 @@ STATE_KEYS = {
     "adam": ("m", "v", "t"),
 }
 UPDATE_RULES = tuple(DEFAULTS)
+
+
+def get_update_rule(rule):
+    """
+    An update rule given by name (one of UPDATE_RULES) or as a function with the same
+    interface, such as a notebook's own.
+
+    Returns a tuple of:
+    - update: The function
+    - name: Its name, for messages and checkpoints
+    """
+    if callable(rule):
+        return rule, getattr(rule, "__name__", type(rule).__name__)
+    if isinstance(rule, str) and rule in UPDATE_RULES:
+        return globals()[rule], rule
+    raise ValueError(f"Invalid update_rule {rule!r}; use one of {list(UPDATE_RULES)} "
+                     "or a function update(w, dw, config) -> (next_w, config)")
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Raised by a trainer when the training loss becomes NaN or infinite (usually: the learning
+    rate, or the initial weight scale, is too large)."""
 
 
 def _prepare(rule, w, dw, config):
@@ -58,12 +85,10 @@ def _prepare(rule, w, dw, config):
         raise ValueError(f"{rule}: unknown config keys {unknown}; {rule} accepts {sorted(known)}")
     config = {**DEFAULTS[rule], **config}
     for key in DEFAULTS[rule]:
-        value = config[key]
-        if not np.isscalar(value) or not np.isfinite(value) or value < 0:
-            raise ValueError(f"{rule}: {key} must be a finite number >= 0, got {value!r}")
-    for key in ("momentum", "decay_rate", "beta1", "beta2"):
-        if key in config and not config[key] < 1:
-            raise ValueError(f"{rule}: {key} must be in [0, 1), got {config[key]!r}")
+        if key in ("momentum", "decay_rate", "beta1", "beta2"):
+            number_in(f"{rule}: {key}", config[key], 0, 1, high_open=True)
+        else:
+            non_negative_number(f"{rule}: {key}", config[key])
     for key in STATE_KEYS[rule]:
         if key in config and key != "t" and np.shape(config[key]) != w.shape:
             raise ValueError(f"{rule}: config['{key}'] must have the shape of w {w.shape}, "

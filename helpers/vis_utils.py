@@ -72,7 +72,7 @@ def plot_class_templates(W, classes, image_shape=(32, 32, 3)):
     W = np.asarray(W)
     if W.shape[0] not in (D, D + 1) or W.shape[1] != len(classes):
         raise ValueError(f"W must have shape ({D}[+1], {len(classes)}), got {W.shape}")
-    templates = W[:D].T.reshape(len(classes), *image_shape)
+    templates = W[:D].T.reshape(len(classes), *image_shape)  # (C, *image_shape): one image per class
     low, high = templates.min(), templates.max()
     fig, axes = plt.subplots(1, len(classes), figsize=(1.3 * len(classes), 1.8))
     for ax, name, template in zip(axes, classes, templates, strict=True):
@@ -127,7 +127,7 @@ def show_net_weights(W1, image_shape=(32, 32, 3), title=None):
     D = int(np.prod(image_shape))
     if W1.ndim != 2 or W1.shape[0] != D:
         raise ValueError(f"W1 must have shape ({D}, H) for images of shape {image_shape}, got {W1.shape}")
-    tiles = W1.T.reshape(W1.shape[1], *image_shape)
+    tiles = W1.T.reshape(W1.shape[1], *image_shape)  # (H, *image_shape): one image per hidden unit
     fig, ax = plt.subplots(figsize=(6, 6))
     ax.imshow(visualize_grid(tiles, padding=3).astype("uint8"))
     ax.axis("off")

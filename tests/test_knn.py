@@ -179,7 +179,7 @@ def test_empty_batch_is_rejected(trained):
 
 @pytest.mark.parametrize("y, message", [
     (np.array([0, 1, -1]), "non-negative integer labels, got minimum -1"),
-    (np.array([0.0, 1.0, 2.0]), "non-negative integer labels, got dtype float64"),
+    (np.array([0.0, 1.0, 2.0]), "y_train must hold integer class labels, got dtype float64"),
     (np.array([0, 1]), r"y_train must have shape \(3,\)"),
 ])
 def test_bad_labels_are_rejected(y, message):

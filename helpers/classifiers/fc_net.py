@@ -8,10 +8,9 @@ Both follow the CS231n model API used by the Solver: parameters live in the dict
 and `loss(X, y=None)` returns class scores, or `(loss, grads)` when labels are given.
 """
 
-from numbers import Integral, Real
-
 import numpy as np
 
+from helpers._checks import check_labels, non_negative_number, number_in, one_of, positive_int, positive_number
 from helpers.layer_utils import (
     NORMALIZATIONS,
     affine_norm_relu_backward,
@@ -20,24 +19,6 @@ from helpers.layer_utils import (
     affine_relu_forward,
     layer_table,
 )
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _check_non_negative(name, value):
-    if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-    return float(value)
-
-
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, Real) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
 
 
 def _weight_generator(seed):
@@ -52,12 +33,7 @@ def _check_batch(X, y, input_dim, num_classes):
         raise ValueError(f"X must have shape (N, d_1, ..., d_k) with d_1 * ... * d_k = input_dim = "
                          f"{input_dim}, got {X.shape}")
     if y is not None:
-        y = np.asarray(y)
-        if y.shape != (X.shape[0],):
-            raise ValueError(f"y must have shape ({X.shape[0]},) to match X {X.shape}, got {y.shape}")
-        if y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() >= num_classes)):
-            raise ValueError(f"y must hold integer labels in [0, {num_classes}), got dtype {y.dtype}"
-                             + (f" and values in [{y.min()}, {y.max()}]" if y.size else ""))
+        y = check_labels("y", y, num_classes=num_classes, n=X.shape[0])
     return X, y
 
 
@@ -67,7 +43,7 @@ class TwoLayerNet:
     softmax loss that uses a modular layer design. We assume an input dimension
     of D, a hidden dimension of H, and perform classification over C classes.
 
-    The architecure should be affine - relu - affine - softmax.
+    The architecture is affine - relu - affine - softmax.
 
     Note that this class does not implement gradient descent; instead, it
     will interact with a separate Solver object that is responsible for running
@@ -94,11 +70,11 @@ class TwoLayerNet:
         - layers: Optional dict replacing functions of helpers.layers by name (see
           helpers.layer_utils.layer_table), e.g. a learner's affine_forward.
         """
-        self.input_dim = _check_positive_int("input_dim", input_dim)
-        hidden_dim = _check_positive_int("hidden_dim", hidden_dim)
-        self.num_classes = _check_positive_int("num_classes", num_classes)
-        weight_scale = _check_positive("weight_scale", weight_scale)
-        self.reg = _check_non_negative("reg", reg)
+        self.input_dim = positive_int("input_dim", input_dim)
+        hidden_dim = positive_int("hidden_dim", hidden_dim)
+        self.num_classes = positive_int("num_classes", num_classes)
+        weight_scale = positive_number("weight_scale", weight_scale)
+        self.reg = non_negative_number("reg", reg)
         self.layers = layer_table(layers)
 
         rng = _weight_generator(seed)
@@ -151,16 +127,16 @@ class FullyConnectedNet:
     Class for a multi-layer fully connected neural network.
 
     Network contains an arbitrary number of hidden layers, ReLU nonlinearities,
-    and a softmax loss function. This will also implement dropout and batch/layer
-    normalization as options. For a network with L layers, the architecture will be
+    and a softmax loss function, with dropout and batch/layer normalization as
+    options. For a network with L layers, the architecture is
 
     {affine - [batch/layer norm] - relu - [dropout]} x (L - 1) - affine - softmax
 
     where batch/layer normalization and dropout are optional and the {...} block is
     repeated L - 1 times.
 
-    Learnable parameters are stored in the self.params dictionary and will be learned
-    using the Solver class.
+    Learnable parameters are stored in the self.params dictionary and are learned
+    with the Solver class.
     """
 
     def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, dropout_keep_ratio=1,
@@ -173,19 +149,18 @@ class FullyConnectedNet:
         - input_dim: An integer giving the size of the input.
         - num_classes: An integer giving the number of classes to classify.
         - dropout_keep_ratio: Scalar between 0 and 1 giving the probability of keeping
-          a unit in dropout. If dropout_keep_ratio=1 then the network should not use
-          dropout at all.
-        - normalization: What type of normalization the network should use. Valid values
+          a unit in dropout. With dropout_keep_ratio=1 the network uses no dropout.
+        - normalization: The type of normalization the network uses. Valid values
           are "batchnorm", "layernorm", or None for no normalization (the default).
         - reg: Scalar giving L2 regularization strength.
         - weight_scale: Scalar giving the standard deviation for random
           initialization of the weights.
-        - dtype: A numpy datatype object; all computations will be performed using
-          this datatype. float32 is faster but less accurate, so you should use
-          float64 for numeric gradient checking.
-        - seed: If not None, then pass this random seed to the dropout layers.
-          This will make the dropout layers deteriminstic (the same mask on every
-          forward pass) so we can gradient check the model; the weights are then
+        - dtype: A numpy datatype object; all computations are performed in this
+          datatype. float32 is faster but less accurate; numeric gradient
+          checks need float64.
+        - seed: If not None, this random seed is passed to the dropout layers,
+          which makes them deterministic (the same mask on every forward pass)
+          so that the model can be gradient checked; the weights are then
           drawn from np.random.default_rng(seed). With None, weights and dropout masks
           come from NumPy's global generator (seeded by np.random.seed).
         - layers: Optional dict replacing functions of helpers.layers by name (see
@@ -193,22 +168,18 @@ class FullyConnectedNet:
         """
         if isinstance(hidden_dims, (str, bytes)) or not hasattr(hidden_dims, "__len__") or not hidden_dims:
             raise ValueError(f"hidden_dims must be a non-empty list of positive integers, got {hidden_dims!r}")
-        hidden_dims = [_check_positive_int(f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_dims)]
-        self.input_dim = _check_positive_int("input_dim", input_dim)
-        self.num_classes = _check_positive_int("num_classes", num_classes)
-        if normalization not in NORMALIZATIONS:
-            raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
-        if isinstance(dropout_keep_ratio, bool) or not isinstance(dropout_keep_ratio, Real) \
-                or not 0 < dropout_keep_ratio <= 1:
-            raise ValueError(f"dropout_keep_ratio is the keep probability and must be in (0, 1], "
-                             f"got {dropout_keep_ratio!r}")
-        weight_scale = _check_positive("weight_scale", weight_scale)
+        hidden_dims = [positive_int(f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_dims)]
+        self.input_dim = positive_int("input_dim", input_dim)
+        self.num_classes = positive_int("num_classes", num_classes)
+        one_of("normalization", normalization, NORMALIZATIONS)
+        number_in("dropout_keep_ratio (the keep probability)", dropout_keep_ratio, 0, 1, low_open=True)
+        weight_scale = positive_number("weight_scale", weight_scale)
         if np.dtype(dtype).kind != "f":
             raise ValueError(f"dtype must be a floating-point type such as np.float32, got {dtype!r}")
 
         self.normalization = normalization
         self.use_dropout = dropout_keep_ratio != 1
-        self.reg = _check_non_negative("reg", reg)
+        self.reg = non_negative_number("reg", reg)
         self.num_layers = 1 + len(hidden_dims)
         self.dtype = dtype
         self.layers = layer_table(layers)
@@ -223,20 +194,15 @@ class FullyConnectedNet:
                 self.params[f"gamma{i}"] = np.ones(fan_out)
                 self.params[f"beta{i}"] = np.zeros(fan_out)
 
-        # When using dropout we need to pass a dropout_param dictionary to each
-        # dropout layer so that the layer knows the dropout probability and the mode
-        # (train / test). You can pass the same dropout_param to each dropout layer.
+        # One dropout_param, shared by every dropout layer: loss() sets its mode.
         self.dropout_param = {}
         if self.use_dropout:
             self.dropout_param = {"mode": "train", "p": dropout_keep_ratio}
             if seed is not None:
                 self.dropout_param["seed"] = seed
 
-        # With batch normalization we need to keep track of running means and
-        # variances, so we need to pass a special bn_param object to each batch
-        # normalization layer. You should pass self.bn_params[0] to the forward pass
-        # of the first batch normalization layer, self.bn_params[1] to the forward
-        # pass of the second batch normalization layer, etc.
+        # One bn_param per normalization layer: self.bn_params[i] goes to layer i + 1 and keeps
+        # its running mean and variance (batchnorm), or its eps (layernorm).
         self.bn_params = []
         if self.normalization == "batchnorm":
             self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]

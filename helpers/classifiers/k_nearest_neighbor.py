@@ -16,6 +16,8 @@ import numbers
 
 import numpy as np
 
+from helpers._checks import check_labels, check_shape
+
 # ----------------------------------------------------------------------------- validation
 
 
@@ -36,18 +38,6 @@ def _check_pair(X, X_train):
         if array.dtype.kind not in "iuf":
             raise ValueError(f"{name} must hold numbers, got dtype {array.dtype}")
     return X.astype(np.float64, copy=False), X_train.astype(np.float64, copy=False)
-
-
-def _check_labels(y, num_train):
-    """Return y as an int array of shape (num_train,) with labels >= 0, or raise."""
-    y = np.asarray(y)
-    if y.shape != (num_train,):
-        raise ValueError(f"y_train must have shape ({num_train},), one label per training row, got {y.shape}")
-    if y.dtype.kind not in "iu":
-        raise ValueError(f"y_train must hold non-negative integer labels, got dtype {y.dtype}")
-    if y.size and y.min() < 0:
-        raise ValueError(f"y_train must hold non-negative integer labels, got minimum {y.min()}")
-    return y
 
 
 def _check_k(k, num_train):
@@ -147,7 +137,7 @@ def predict_labels(dists, y_train, k=1):
     if dists.ndim != 2 or dists.shape[1] == 0:
         raise ValueError(f"dists must have shape (num_test, num_train), got {dists.shape}")
     num_test, num_train = dists.shape
-    y_train = _check_labels(y_train, num_train)
+    y_train = check_labels("y_train", y_train, n=num_train)
     k = _check_k(k, num_train)
     if num_test == 0:
         raise ValueError(f"dists must hold at least one test row, got shape {dists.shape}")
@@ -162,7 +152,7 @@ def predict_labels(dists, y_train, k=1):
     num_labels = labels.size
     # One bincount over (row, label) pairs counts the votes of every row at once.
     votes = np.bincount((np.arange(num_test)[:, None] * num_labels + closest).ravel(),
-                        minlength=num_test * num_labels).reshape(num_test, num_labels)
+                        minlength=num_test * num_labels).reshape(num_test, num_labels)  # (num_test, num_labels)
     return labels[np.argmax(votes, axis=1)]
 
 
@@ -210,7 +200,7 @@ class KNearestNeighbor:
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[0] == 0:
             raise ValueError(f"X must have shape (num_train, D) with num_train >= 1, got {X.shape}")
-        self.y_train = _check_labels(y, X.shape[0])
+        self.y_train = check_labels("y_train", y, n=X.shape[0])
         self.X_train = X
 
     def _check_trained(self):
@@ -268,7 +258,5 @@ class KNearestNeighbor:
         - y: Array of shape (num_test,) of predicted labels
         """
         self._check_trained()
-        dists = np.asarray(dists)
-        if dists.ndim != 2 or dists.shape[1] != self.X_train.shape[0]:
-            raise ValueError(f"dists must have shape (num_test, {self.X_train.shape[0]}), got {dists.shape}")
+        check_shape("dists", dists, ("num_test", self.X_train.shape[0]))
         return self._predict_labels(dists, self.y_train, k=k)

@@ -9,17 +9,21 @@ learner's own code the code that trains:
 """
 
 import math
-import numbers
 
 import numpy as np
 
+from helpers._checks import (
+    check_labels,
+    check_ndim,
+    non_negative_int,
+    non_negative_number,
+    positive_int,
+    positive_number,
+)
 from helpers.classifiers.linear_svm import svm_loss_vectorized
 from helpers.classifiers.softmax import softmax_loss_vectorized
 from helpers.gradient_check import grad_check_sparse
-
-
-class TrainingDivergedError(FloatingPointError):
-    """Raised when the training loss becomes NaN or infinite (usually: learning rate too high)."""
+from helpers.optim import TrainingDivergedError
 
 
 def sample_batch(X, y, batch_size, rng):
@@ -54,12 +58,6 @@ def sgd_step(W, dW, learning_rate):
     - next_W: A numpy array of shape (D, C), the weights after the step.
     """
     return W - learning_rate * dW
-
-
-def _positive_int(name, value, allow_zero=False):
-    if not isinstance(value, numbers.Integral) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else ">= 1"
-        raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
 
 
 class LinearClassifier:
@@ -111,24 +109,14 @@ class LinearClassifier:
 
         Raises TrainingDivergedError, naming the iteration, if the loss becomes NaN or inf.
         """
+        check_ndim("X", X, 2, "(N, D)")
         X_shape = np.shape(X)
-        if len(X_shape) != 2:
-            raise ValueError(f"X must have shape (N, D), got {X_shape}")
         num_train, dim = X_shape
         if num_train == 0:
             raise ValueError(f"X has no rows (shape {X_shape}): there is nothing to train on")
-        y = np.asarray(y)
-        if y.shape != (num_train,):
-            raise ValueError(f"y must have shape ({num_train},) (one label per row of X {X_shape}), "
-                             f"got {y.shape}")
-        if y.dtype.kind not in "iu" or y.min() < 0:
-            raise ValueError(f"y must hold integer labels >= 0, got dtype {y.dtype} and minimum {y.min()}")
-        _positive_int("num_iters", num_iters, allow_zero=True)
-        _positive_int("batch_size", batch_size)
-        if not isinstance(learning_rate, numbers.Real) or not learning_rate > 0:
-            raise ValueError(f"learning_rate must be a number > 0, got {learning_rate!r}")
-        if not isinstance(reg, numbers.Real) or not reg >= 0:
-            raise ValueError(f"reg must be a number >= 0, got {reg!r}")
+        y = check_labels("y", y, n=num_train)
+        num_iters, batch_size = non_negative_int("num_iters", num_iters), positive_int("batch_size", batch_size)
+        learning_rate, reg = positive_number("learning_rate", learning_rate), non_negative_number("reg", reg)
 
         rng = np.random.default_rng(seed)
         if self.W is None:

@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from helpers._checks import check_labels, check_ndim, non_negative_number
+
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
 
@@ -27,8 +29,8 @@ def _check_params(params):
     if missing:
         raise ValueError(f"params is missing {missing}; expected keys {PARAM_NAMES}")
     W1, b1, W2, b2 = (np.asarray(params[name]) for name in PARAM_NAMES)
-    if W1.ndim != 2 or W2.ndim != 2:
-        raise ValueError(f"W1 and W2 must be 2-D, got W1 {W1.shape} and W2 {W2.shape}")
+    check_ndim("W1", W1, 2, "(D, H)")
+    check_ndim("W2", W2, 2, "(H, C)")
     D, H = W1.shape
     C = W2.shape[1]
     expected = {"b1": (H,), "W2": (H, C), "b2": (C,)}
@@ -48,16 +50,8 @@ def _check_inputs(params, X, y=None, reg=0.0):
     if X.shape[0] == 0:
         raise ValueError(f"X must hold at least one example, got shape {X.shape}")
     if y is not None:
-        y = np.asarray(y)
-        if y.shape != (X.shape[0],):
-            raise ValueError(f"y must have shape ({X.shape[0]},), one label per row of X, got {y.shape}")
-        if y.dtype.kind not in "iu":
-            raise ValueError(f"y must hold integer class labels, got dtype {y.dtype}")
-        if y.min() < 0 or y.max() >= C:
-            raise ValueError(f"labels must lie in 0..{C - 1} (W2 has {C} columns), "
-                             f"got range {y.min()}..{y.max()}")
-    if not (np.isscalar(reg) and math.isfinite(reg) and reg >= 0):
-        raise ValueError(f"reg must be a non-negative number, got {reg!r}")
+        check_labels("y", y, num_classes=C, n=X.shape[0], classes_from=f"W2 has {C} columns")
+    non_negative_number("reg", reg)
 
 
 # ----------------------------------------------------------------------------- forward / backward

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers._checks import non_negative_int
 from helpers.course.scale import is_full
 from helpers.data.paths import DatasetMissingError, dataset_path, datasets_dir, fetch_command
 
@@ -109,6 +110,7 @@ def _load_folder(root: Path):
 
 
 def _load_sample():
+    # Stored like the CIFAR-10 batches: rows of (3, 32, 32) planes, returned as (N, 32, 32, 3).
     with np.load(io.BytesIO(lzma.decompress(SAMPLE_PATH.read_bytes())), allow_pickle=False) as z:
         return (z["X_train"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), z["y_train"].astype(np.int64),
                 z["X_test"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), z["y_test"].astype(np.int64))
@@ -166,8 +168,7 @@ def _load_uint8(root=None, verbose=True):
 def _split(num_training, num_validation, num_test, available_train, available_test):
     for name, value in (("num_training", num_training), ("num_validation", num_validation),
                         ("num_test", num_test)):
-        if int(value) != value or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        non_negative_int(name, value)
     if num_training + num_validation > available_train:
         raise ValueError(f"num_training + num_validation = {num_training + num_validation} exceeds the "
                          f"{available_train} training images available")
@@ -205,7 +206,7 @@ def get_CIFAR10_linear_data(num_training=49000, num_validation=1000, num_test=10
         "test": (X_test[:num_test], y_test[:num_test]),
         "dev": (X_train[dev], y_train[dev]),
     }
-    flat = {k: X.reshape(X.shape[0], 3072).astype(np.float64) for k, (X, _) in splits.items()}
+    flat = {k: X.reshape(X.shape[0], 3072).astype(np.float64) for k, (X, _) in splits.items()}  # (N, 3072)
     mean_image = flat["train"].mean(axis=0)
     data = {"mean_image": mean_image}
     for k, (_, y) in splits.items():
@@ -241,7 +242,7 @@ def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000, sub
         mean_image = data["X_train"].mean(axis=0)
         for k in ("X_train", "X_val", "X_test"):
             data[k] = data[k] - mean_image
-        data["mean_image"] = mean_image.transpose(2, 0, 1).copy()
+        data["mean_image"] = mean_image.transpose(2, 0, 1).copy()  # (3, 32, 32)
     for k in ("X_train", "X_val", "X_test"):
-        data[k] = np.ascontiguousarray(data[k].transpose(0, 3, 1, 2))
+        data[k] = np.ascontiguousarray(data[k].transpose(0, 3, 1, 2))  # (N, 3, 32, 32)
     return data

@@ -11,6 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from helpers._checks import positive_int
 from helpers.pytorch.barebones import flatten
 
 
@@ -235,8 +236,7 @@ def seconds_per_iteration(model, loader, num_iters=3, label_smoothing=0.0, autoc
     Returns:
     - The median time of one iteration, in seconds
     """
-    if num_iters < 1:
-        raise ValueError(f"num_iters must be >= 1, got {num_iters}")
+    positive_int("num_iters", num_iters)
     trial = copy.deepcopy(model)
     optimizer = torch.optim.SGD(trial.parameters(), lr=0.0)
     times = []
