@@ -29,12 +29,12 @@ import time
 import numpy as np
 
 from helpers import optim
-from helpers._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from helpers._checkpoint import apply_trainer_state, gather_trainer_state, load_trainer_state, save_trainer_state
 from helpers._checks import number_in, positive_int, positive_number
-from helpers.classifiers.linear_classifier import TrainingDivergedError
 from helpers.rnn_layers import check_word_indices
 
-CHECKPOINT_FORMAT = "cs231n-captioning-solver-checkpoint-v1"
+CHECKPOINT_FORMAT = "cs231n-captioning-solver-checkpoint-v2"
+HISTORIES = ("loss_history", "grad_norm_history")
 
 OPTIONS = {
     "update_rule": "sgd",
@@ -191,7 +191,7 @@ class CaptioningSolver:
 
         self._reset()
         if options["resume_from"] is not None:
-            self._apply_checkpoint(*load_checkpoint(options["resume_from"], CHECKPOINT_FORMAT))
+            self._resume(options["resume_from"])
 
     def _reset(self):
         """Set up the bookkeeping of a fresh run. Don't call this manually."""
@@ -268,7 +268,7 @@ class CaptioningSolver:
                            "learning_rate or grad_clip.")
                 if self.verbose:
                     print(message)
-                raise TrainingDivergedError(message)
+                raise optim.TrainingDivergedError(message)
             self.loss_history.append(loss)
             self.grad_norm_history.append(grad_norm)
             self.iteration = t + 1
@@ -297,6 +297,10 @@ class CaptioningSolver:
 
     # ------------------------------------------------------------------ checkpoints
 
+    def _trainer_state(self):
+        settings = {"update_rule": self.update_rule_name, "batch_size": self.batch_size, "num_train": self.num_train}
+        return gather_trainer_state(self, HISTORIES, settings=settings)
+
     def save_checkpoint(self, path):
         """
         Save everything needed to resume this run to `path` (a .npz file), atomically.
@@ -304,87 +308,10 @@ class CaptioningSolver:
         Returns:
         - path: The path written, as a pathlib.Path
         """
-        arrays, meta = self._checkpoint_state()
-        return save_checkpoint(path, arrays, meta, CHECKPOINT_FORMAT)
+        return save_trainer_state(path, self._trainer_state(), CHECKPOINT_FORMAT)
 
-    def _checkpoint_state(self):
-        """
-        All state of the run as (arrays, meta): parameters and optimizer state arrays by
-        name, and the settings, counters, histories and generator state as JSON metadata.
-        """
-        arrays = {f"params/{name}": np.asarray(value) for name, value in self.model.params.items()}
-        meta = {
-            "update_rule": self.update_rule_name,
-            "batch_size": self.batch_size,
-            "num_train": self.num_train,
-            "epoch": self.epoch,
-            "iteration": self.iteration,
-            "loss_history": self.loss_history,
-            "grad_norm_history": self.grad_norm_history,
-            "rng_state": self.rng.bit_generator.state,
-            "optim_scalars": {},
-        }
-        for name, config in self.optim_configs.items():
-            scalars = meta["optim_scalars"][name] = {}
-            for key, value in config.items():
-                if isinstance(value, np.ndarray):
-                    arrays[f"optim/{name}/{key}"] = value
-                elif isinstance(value, (bool, int, float, str, np.number)):
-                    scalars[key] = value.item() if isinstance(value, np.number) else value
-                else:
-                    raise CheckpointError(f"cannot save optim_config[{key!r}] of parameter {name!r}: "
-                                          f"{type(value).__name__} is neither an array nor a number")
-        return arrays, meta
-
-    def _apply_checkpoint(self, arrays, meta):
-        """
-        Check that a checkpoint's (arrays, meta) fit this model, data and settings, then
-        restore them. Nothing is changed unless every check passes.
-        """
-        problems = []
-        for key, mine in (("update_rule", self.update_rule_name), ("batch_size", self.batch_size),
-                          ("num_train", self.num_train)):
-            if meta.get(key) != mine:
-                problems.append(f"{key} is {mine!r} here but {meta.get(key)!r} in the checkpoint")
-        params = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("params/")}
-        if set(params) != set(self.model.params):
-            problems.append(f"the checkpoint's parameters {sorted(params)} differ from the model's "
-                            f"{sorted(self.model.params)}")
-        else:
-            for k, v in params.items():
-                mine = np.asarray(self.model.params[k])
-                if v.shape != mine.shape or v.dtype != mine.dtype:
-                    problems.append(f"parameter {k!r} is {v.dtype} {v.shape} in the checkpoint but "
-                                    f"{mine.dtype} {mine.shape} in the model")
-        required = ("epoch", "iteration", "loss_history", "grad_norm_history", "rng_state", "optim_scalars")
-        missing = [key for key in required if key not in meta]
-        if missing:
-            problems.append(f"the checkpoint lacks {missing}")
-        configs = {name: dict(meta.get("optim_scalars", {}).get(name, {})) for name in self.model.params}
-        for key, value in arrays.items():
-            if key.startswith("optim/"):
-                _, name, field = key.split("/", 2)
-                if name not in configs:
-                    problems.append(f"optimizer state {key!r} names no parameter of the model")
-                else:
-                    configs[name][field] = value
-        rng = np.random.default_rng()
-        if "rng_state" in meta:
-            try:
-                rng.bit_generator.state = meta["rng_state"]
-            except (TypeError, ValueError, KeyError) as error:
-                problems.append(f"the checkpoint's generator state is unusable ({error})")
-        if problems:
-            raise CheckpointError("cannot resume from this checkpoint: " + "; ".join(problems))
-
-        # Every check passed: apply the state.
-        for k, v in params.items():
-            self.model.params[k] = v.copy()
-        self.optim_configs = configs
-        self.rng = rng
-        self.epoch = int(meta["epoch"])
-        self.iteration = int(meta["iteration"])
-        self.loss_history = [float(v) for v in meta["loss_history"]]
-        self.grad_norm_history = [float(v) for v in meta["grad_norm_history"]]
+    def _resume(self, path):
+        """Restore a run saved by save_checkpoint: every field is checked first, then all are applied."""
+        apply_trainer_state(self, load_trainer_state(path, CHECKPOINT_FORMAT, like=self._trainer_state()))
         if self.verbose:
             print(f"Resumed from epoch {self.epoch} (iteration {self.iteration})")
