@@ -40,6 +40,8 @@ def _check_scores_and_labels(x, y):
     """Class scores x of shape (N, C) and integer labels y of shape (N,) in 0..C-1."""
     x = as_float_array("x", x)
     check_ndim("x (class scores)", x, 2, "(N, C)")
+    if x.shape[0] == 0:
+        raise ValueError(f"x must hold at least one example (the loss is a mean over N >= 1), got shape {x.shape}")
     return x, check_labels("y", y, num_classes=x.shape[1], n=x.shape[0])
 
 
@@ -708,6 +710,7 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     - out: Output data, of shape (N, C, H, W)
     - cache: Values needed for the backward pass
     """
+    x = as_float_array("x", x)
     check_ndim("x", x, 4, "(N, C, H, W)")
     N, C, H, W = x.shape
     G = positive_int("G", G)

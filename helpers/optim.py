@@ -29,7 +29,7 @@ defined here, when the loss stops being a finite number.
 
 import numpy as np
 
-from helpers._checks import non_negative_number, number_in
+from helpers._checks import as_float_array, non_negative_number, number_in, positive_number
 
 # Hyperparameter defaults of each rule (the CS231n values) and the state keys it keeps.
 DEFAULTS = {
@@ -71,8 +71,8 @@ class TrainingDivergedError(FloatingPointError):
 
 def _prepare(rule, w, dw, config):
     """Check the inputs of an update rule and return a new config with its defaults filled in."""
-    w = np.asarray(w)
-    dw = np.asarray(dw)
+    w = as_float_array(f"{rule}: w", w)
+    dw = as_float_array(f"{rule}: dw", dw)
     if w.shape != dw.shape:
         raise ValueError(f"{rule}: dw must have the shape of w {w.shape}, got {dw.shape}")
     if config is None:
@@ -87,6 +87,8 @@ def _prepare(rule, w, dw, config):
     for key in DEFAULTS[rule]:
         if key in ("momentum", "decay_rate", "beta1", "beta2"):
             number_in(f"{rule}: {key}", config[key], 0, 1, high_open=True)
+        elif key == "epsilon":  # it keeps a division by a zero second moment finite
+            positive_number(f"{rule}: {key}", config[key])
         else:
             non_negative_number(f"{rule}: {key}", config[key])
     for key in STATE_KEYS[rule]:

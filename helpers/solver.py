@@ -18,6 +18,7 @@ random states, or, if anything in the file does not fit, raises CheckpointError 
 nothing.
 """
 
+import copy
 import time
 
 import numpy as np
@@ -29,7 +30,7 @@ from helpers._checkpoint import (
     load_trainer_state,
     save_trainer_state,
 )
-from helpers._checks import number_in, positive_int
+from helpers._checks import check_labels, number_in, positive_int
 from helpers.optim import TrainingDivergedError, get_update_rule
 
 CHECKPOINT_FORMAT = "cs231n-solver-checkpoint-v2"
@@ -363,4 +364,9 @@ def _check_model_and_data(model, data):
         _check_pair(f"X_{split}", data[f"X_{split}"], f"y_{split}", data[f"y_{split}"])
         if len(data[f"y_{split}"]) == 0:
             raise ValueError(f"X_{split} and y_{split} are empty")
+    # The labels must be classes the model scores: a test-time pass of one example through a copy
+    # of the model (a pass may update state such as batchnorm statistics) says how many.
+    num_classes = np.shape(copy.deepcopy(model).loss(data["X_val"][:1]))[-1]
+    for split in ("train", "val"):
+        check_labels(f"y_{split}", data[f"y_{split}"], num_classes=num_classes)
 

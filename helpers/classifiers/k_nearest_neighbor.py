@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from helpers._checks import check_labels, check_shape
+from helpers._checks import as_float_array, check_labels, check_shape
 
 # ----------------------------------------------------------------------------- validation
 
@@ -133,9 +133,13 @@ def predict_labels(dists, y_train, k=1):
     - y: A numpy array of shape (num_test,) containing predicted labels for the
       test data, where y[i] is the predicted label for the test point X[i].
     """
-    dists = np.asarray(dists)
+    dists = as_float_array("dists", dists)
     if dists.ndim != 2 or dists.shape[1] == 0:
         raise ValueError(f"dists must have shape (num_test, num_train), got {dists.shape}")
+    if np.isnan(dists).any():
+        first = tuple(int(i) for i in np.argwhere(np.isnan(dists))[0])
+        raise ValueError(f"dists holds {int(np.isnan(dists).sum())} NaN distances (first at {first}): no neighbour can "
+                         "be chosen; check the distance computation (e.g. the square root of a negative number)")
     num_test, num_train = dists.shape
     y_train = check_labels("y_train", y_train, n=num_train)
     k = _check_k(k, num_train)

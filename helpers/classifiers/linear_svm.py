@@ -7,7 +7,7 @@ margin delta = 1, loss = mean hinge loss + reg * sum(W * W), so dW includes 2 * 
 
 import numpy as np
 
-from helpers._checks import check_labels, check_ndim, non_negative_number
+from helpers._checks import as_float_array, check_labels, check_ndim, non_negative_number
 
 
 def check_loss_inputs(W, X, y, reg):
@@ -28,6 +28,7 @@ def check_loss_inputs(W, X, y, reg):
     Raises ValueError on a shape mismatch, an empty minibatch, labels outside 0..C-1,
     non-integer labels, or a negative (or non-finite) reg.
     """
+    W, X = as_float_array("W", W), as_float_array("X", X)
     check_ndim("W", W, 2, "(D, C)")
     W_shape, X_shape = np.shape(W), np.shape(X)
     D, C = W_shape
