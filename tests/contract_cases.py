@@ -8,7 +8,16 @@ import nbformat
 import pytest
 from exercise_bugs import BUGS
 from nbclient.exceptions import CellExecutionError
-from notebook_tools import check_cell_index, contract_env, error_text, execute, find_exercises, run_solved_with_bugs
+from notebook_tools import (
+    check_cell_index,
+    contract_env,
+    error_text,
+    execute,
+    exercise_notebooks,
+    find_exercises,
+    notebook_ids,
+    run_solved_with_bugs,
+)
 
 
 def solved_runs_strict_and_every_bug_fails_its_check(notebook, tmp_path):
@@ -34,3 +43,21 @@ def unfinished_exercise_raises_in_strict_mode(notebook, tmp_path):
         execute(nb, notebook, contract_env(tmp_path, notebook, strict=True))
     message = error_text(failure.value)
     assert "NotFinishedError" in message and f"{first.name} is not implemented yet" in message
+
+
+def contract_tests(assignment: str):
+    """The two contract tests, parametrized over one assignment's notebooks with exercises (each
+    tests/test_contract_<assignment>.py holds one pair, so xdist's --dist loadfile spreads them)."""
+    notebooks = [p for p in exercise_notebooks() if p.parent.name == assignment]
+    parametrize = pytest.mark.parametrize("notebook", notebooks, ids=notebook_ids(notebooks))
+
+    @parametrize
+    def test_solved_notebook_runs_strict_and_every_bug_fails_its_check(notebook, tmp_path):
+        solved_runs_strict_and_every_bug_fails_its_check(notebook, tmp_path)
+
+    @parametrize
+    def test_unfinished_exercise_raises_in_strict_mode(notebook, tmp_path):
+        unfinished_exercise_raises_in_strict_mode(notebook, tmp_path)
+
+    return (test_solved_notebook_runs_strict_and_every_bug_fails_its_check,
+            test_unfinished_exercise_raises_in_strict_mode)
