@@ -17,25 +17,27 @@ LAYER_NAMES = (
 )
 
 
-def layer_table(overrides=None):
+def layer_table(overrides=None, names=LAYER_NAMES, modules=(reference_layers,)):
     """
-    The layer functions a network runs: those of helpers.layers, some possibly replaced.
+    The layer functions a network runs: the references, some possibly replaced.
 
     Inputs:
-    - overrides: Optional dict mapping names in LAYER_NAMES (e.g. 'batchnorm_forward') to
-      functions with the same signature, such as a learner's exercise functions
+    - overrides: Optional dict mapping some of `names` (e.g. 'batchnorm_forward') to functions
+      with the same signature, such as a learner's exercise functions
+    - names: The layer functions the network calls
+    - modules: Where the reference of each name is found (the first module that has it)
 
     Returns:
-    - table: dict mapping every name in LAYER_NAMES to the function to call
+    - table: dict mapping every name in `names` to the function to call
     """
     overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(LAYER_NAMES))
+    unknown = sorted(set(overrides) - set(names))
     if unknown:
-        raise ValueError(f"layers can only replace {LAYER_NAMES}, got unknown names {unknown}")
+        raise ValueError(f"layers can only replace {tuple(names)}, got unknown names {unknown}")
     for name, fn in overrides.items():
         if not callable(fn):
             raise ValueError(f"layers[{name!r}] must be a function, got {fn!r}")
-    table = {name: getattr(reference_layers, name) for name in LAYER_NAMES}
+    table = {name: next(getattr(m, name) for m in modules if hasattr(m, name)) for name in names}
     table.update(overrides)
     return table
 

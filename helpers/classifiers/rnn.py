@@ -20,8 +20,8 @@ import numbers
 
 import numpy as np
 
+from helpers import layer_utils, rnn_layers
 from helpers import layers as reference_layers
-from helpers import rnn_layers
 from helpers._checks import as_float_array, non_negative_number, positive_int
 
 CELL_TYPES = ("rnn", "lstm")
@@ -37,26 +37,10 @@ LAYER_NAMES = (
 def layer_table(overrides=None):
     """
     The layer functions CaptioningRNN runs: those of helpers.rnn_layers (and affine_forward /
-    affine_backward of helpers.layers), some possibly replaced.
-
-    Inputs:
-    - overrides: Optional dict mapping names in LAYER_NAMES (e.g. 'rnn_forward') to
-      functions with the same signature, such as a learner's exercise functions
-
-    Returns:
-    - table: dict mapping every name in LAYER_NAMES to the function to call
+    affine_backward of helpers.layers), some possibly replaced by `overrides` (name -> function),
+    such as a learner's exercise functions.
     """
-    overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(LAYER_NAMES))
-    if unknown:
-        raise ValueError(f"layers can only replace {LAYER_NAMES}, got unknown names {unknown}")
-    for name, fn in overrides.items():
-        if not callable(fn):
-            raise ValueError(f"layers[{name!r}] must be a function, got {fn!r}")
-    table = {name: getattr(rnn_layers if hasattr(rnn_layers, name) else reference_layers, name)
-             for name in LAYER_NAMES}
-    table.update(overrides)
-    return table
+    return layer_utils.layer_table(overrides, LAYER_NAMES, (rnn_layers, reference_layers))
 
 
 def _log_softmax(scores):
