@@ -101,3 +101,13 @@ def test_plot_speedups_draws_one_bar_per_row():
             bench.Row("b", "s", "naive", 4.0, 1.0, 1.0, "naive")]
     ax = bench.plot_speedups(rows)
     assert len(ax.patches) == len(rows)
+
+
+def test_best_time_returns_the_shortest_call_and_the_last_result(monkeypatch):
+    ticks = iter([0.0, 5.0, 10.0, 11.0, 20.0, 23.0])  # calls of 5, 1 and 3 seconds
+    monkeypatch.setattr(harness.time, "perf_counter", lambda: next(ticks))
+    calls = []
+    seconds, result = harness.best_time(lambda: calls.append(1) or len(calls), 3)
+    assert seconds == 1.0 and result == 3
+    with pytest.raises(ValueError, match="repeats must be >= 1, got 0"):
+        harness.best_time(lambda: None, 0)
