@@ -1,10 +1,14 @@
 """Pictures the notebooks show: image grids, examples per class, class templates, curves."""
 
+import io
 from math import ceil, sqrt
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from PIL import Image
+
+PALETTE_COLORS = 128  # colours of a saved full-scale figure
 
 
 def visualize_grid(Xs, ubound=255.0, padding=1):
@@ -197,7 +201,10 @@ def full_scale_figure(fig, path, full_scale, dpi=60):
     path = Path(path)
     if full_scale:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=dpi)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi)
+        # An adaptive palette keeps pictures of noisy weights small; plots lose nothing visible.
+        Image.open(buffer).convert("RGB").quantize(colors=PALETTE_COLORS).save(path, optimize=True)
         print(f"saved the full-scale figure to {path}")
         return None
     if not path.exists():
