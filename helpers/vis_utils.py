@@ -1,9 +1,14 @@
 """Pictures the notebooks show: image grids, examples per class, class templates, curves."""
 
+import io
 from math import ceil, sqrt
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from PIL import Image
+
+PALETTE_COLORS = 128  # colours of a saved full-scale figure
 
 
 def visualize_grid(Xs, ubound=255.0, padding=1):
@@ -175,3 +180,41 @@ def plot_hyperparameter_search(results, title=None):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def full_scale_figure(fig, path, full_scale, dpi=60):
+    """
+    Pair a live figure with its full-scale version, for effects the quick scale is too small
+    to show. At the full scale, save `fig` to `path` as a small PNG (committed with the
+    course, so `make run SCALE=full` regenerates it); at the quick scale, draw the PNG the
+    last full-scale run saved, titled as such (nothing when there is none yet).
+
+    Inputs:
+    - fig: The live matplotlib figure
+    - path: Where the PNG lives, e.g. "figures/knn_cross_validation.png" (relative to the notebook)
+    - full_scale: True when the notebook runs at the full scale
+    - dpi: Resolution of the saved PNG
+
+    Returns:
+    - The figure showing the saved PNG at the quick scale, else None
+    """
+    path = Path(path)
+    if full_scale:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi)
+        # An adaptive palette keeps pictures of noisy weights small; plots lose nothing visible.
+        Image.open(buffer).convert("RGB").quantize(colors=PALETTE_COLORS).save(path, optimize=True)
+        print(f"saved the full-scale figure to {path}")
+        return None
+    if not path.exists():
+        print(f"(no full-scale figure at {path} yet: `make run SCALE=full` saves it)")
+        return None
+    image = plt.imread(path)
+    width, height = fig.get_size_inches()
+    shown, ax = plt.subplots(figsize=(width, height))
+    ax.imshow(image)
+    ax.axis("off")
+    ax.set_title("The same figure at the full scale (saved by `make run SCALE=full`)", fontsize=10)
+    shown.tight_layout()
+    return shown

@@ -117,3 +117,13 @@ def test_recurrent_cases_time_the_same_computation(op):
     else:  # dx and dh0
         np.testing.assert_allclose(numpy_result[0], torch_result[0].numpy(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(numpy_result[1], torch_result[1].numpy()[0], rtol=1e-10, atol=1e-12)
+
+
+def test_best_time_returns_the_shortest_call_and_the_last_result(monkeypatch):
+    ticks = iter([0.0, 5.0, 10.0, 11.0, 20.0, 23.0])  # calls of 5, 1 and 3 seconds
+    monkeypatch.setattr(harness.time, "perf_counter", lambda: next(ticks))
+    calls = []
+    seconds, result = harness.best_time(lambda: calls.append(1) or len(calls), 3)
+    assert seconds == 1.0 and result == 3
+    with pytest.raises(ValueError, match="repeats must be >= 1, got 0"):
+        harness.best_time(lambda: None, 0)

@@ -277,3 +277,46 @@ def test_check_close_and_check_gradient_never_crash_on_bad_values():
 def test_check_exercise_refuses_what_is_not_an_exercise():
     with pytest.raises(TypeError, match="check_exercise needs something bound with @exercise"):
         check_exercise(np.add, 1, 2)
+
+
+def test_an_object_output_is_compared_by_what_it_holds():
+    from helpers.classifiers import linear_classifier
+
+    def reference_best(W):
+        model = linear_classifier.LinearSVM()
+        model.W = W * 2
+        return model, 0.5
+
+    @exercise(reference_best)
+    def best(W):
+        model = linear_classifier.LinearSVM()
+        model.W = W  # forgot the training
+        return model, 0.5
+
+    message = failure(best, np.ones((3, 2)), output_names=("best_model", "best_val"))
+    assert "best_model.W differs in 6 of 6 values" in message and "What matched: best_val." in message
+
+    @exercise(reference_best)
+    def wrong_kind(W):
+        return {"W": W * 2}, 0.5
+
+    message = failure(wrong_kind, np.ones((3, 2)), output_names=("best_model", "best_val"))
+    assert "best_model should be a LinearSVM object, got a dict with keys ['W']" in message
+
+
+def test_a_list_output_is_compared_with_a_list_reference():
+    def reference_history(n):
+        return [float(i) / 3 for i in range(n)], {"acc": [0.5, 0.25]}
+
+    @exercise(reference_history)
+    def history(n):
+        return [float(i) / 3 for i in range(n)], {"acc": [0.5, 0.25]}
+
+    check_exercise(history, 4, output_names=("losses", "stats"))
+
+    @exercise(reference_history)
+    def short_history(n):
+        return [float(i) / 3 for i in range(n - 1)], {"acc": [0.5, 0.25]}
+
+    message = failure(short_history, 4, output_names=("losses", "stats"))
+    assert "losses has shape (3,), expected (4,)" in message

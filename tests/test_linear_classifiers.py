@@ -180,30 +180,45 @@ def test_training_separates_blobs(cls):
     assert np.mean(clf.predict(X_new[300:]) == y_new[300:]) > 0.95
 
 
-def test_training_is_seeded_and_uses_given_functions():
+def test_training_is_a_seeded_loop_of_sample_batch_loss_and_sgd_step():
     X, y = separable_problem()
-    calls = {"loss": 0, "sample": 0, "step": 0}
+    clf = Softmax()
+    history = clf.train(X, y, learning_rate=1e-2, reg=1e-3, num_iters=7, batch_size=50, seed=3)
+    # The same loop written out, as train's docstring describes it.
+    rng = np.random.default_rng(3)
+    W = 0.001 * rng.standard_normal((X.shape[1], int(y.max()) + 1))
+    expected = []
+    for _ in range(7):
+        X_batch, y_batch = sample_batch(X, y, 50, rng)
+        loss, dW = softmax_loss_vectorized(W, X_batch, y_batch, 1e-3)
+        expected.append(loss)
+        W = sgd_step(W, dW, 1e-2)
+    assert history == expected
+    np.testing.assert_array_equal(clf.W, W)
+    assert Softmax().train(X, y, num_iters=7, seed=4) != Softmax().train(X, y, num_iters=7, seed=3)
+
+
+def test_training_continues_from_existing_weights_with_the_given_loss():
+    X, y = separable_problem()
+    calls = []
 
     def loss_fn(W, X, y, reg):
-        calls["loss"] += 1
+        calls.append(W.copy())
         return softmax_loss_vectorized(W, X, y, reg)
 
-    def sample_fn(X, y, batch_size, rng):
-        calls["sample"] += 1
-        return sample_batch(X, y, batch_size, rng)
+    clf = LinearClassifier(loss_fn=loss_fn)
+    clf.W = np.full((X.shape[1], 3), 0.5)
+    clf.train(X, y, num_iters=2, seed=0)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(calls[0], np.full((X.shape[1], 3), 0.5))  # no re-initialization
 
-    def step_fn(W, dW, learning_rate):
-        calls["step"] += 1
-        return sgd_step(W, dW, learning_rate)
 
-    a = Softmax(loss_fn=loss_fn)
-    ha = a.train(X, y, num_iters=7, seed=3, sample_fn=sample_fn, step_fn=step_fn)
-    assert calls == {"loss": 7, "sample": 7, "step": 7}
-    b = Softmax()
-    hb = b.train(X, y, num_iters=7, seed=3)
-    assert ha == hb and np.array_equal(a.W, b.W)
-    c = Softmax()
-    assert c.train(X, y, num_iters=7, seed=4) != hb
+def test_predict_returns_int64_labels_of_the_highest_score():
+    clf = LinearSVM()
+    clf.W = np.array([[1.0, 0.0, -1.0], [0.0, 2.0, 0.0]])
+    pred = clf.predict(np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]))
+    np.testing.assert_array_equal(pred, [0, 1, 2])
+    assert pred.dtype == np.int64
 
 
 def test_sample_batch_and_sgd_step():
@@ -262,3 +277,21 @@ def test_hyperparameter_search_keeps_best_and_survives_divergence():
     assert best_val == max(v for _, v in results.values() if not math.isnan(v))
     assert best_val == results[(1e-2, 1e-4)][1] > 0.9
     assert np.mean(best.predict(data["X_val"]) == data["y_val"]) == best_val
+
+
+def test_hyperparameter_search_trains_a_new_classifier_per_pair_with_the_same_seed():
+    X, y = separable_problem(N=400)
+    data = {"X_train": X[:300], "y_train": y[:300], "X_val": X[300:], "y_val": y[300:]}
+    results, _, _ = hyperparameter_search(LinearSVM, data, [1e-3, 1e-2], [1e-4, 1e-1], num_iters=20, batch_size=50,
+                                          seed=5, verbose=False)
+    for (lr, reg), (train_acc, val_acc) in results.items():
+        alone = LinearSVM()
+        alone.train(data["X_train"], data["y_train"], learning_rate=lr, reg=reg, num_iters=20, batch_size=50, seed=5)
+        assert (train_acc, val_acc) == (np.mean(alone.predict(data["X_train"]) == data["y_train"]),
+                                        np.mean(alone.predict(data["X_val"]) == data["y_val"]))
+
+
+def test_hyperparameter_search_rejects_incomplete_data():
+    with pytest.raises(ValueError, match=r"missing \['X_val', 'y_val'\]"):
+        hyperparameter_search(LinearSVM, {"X_train": np.zeros((3, 2)), "y_train": np.zeros(3, int)}, [1e-3], [0.0],
+                              num_iters=1)

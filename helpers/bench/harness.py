@@ -139,6 +139,25 @@ def median_time(fn: Callable[[], object], repeat: int, warmup: int = 1, budget_s
     return statistics.median(times)
 
 
+def best_time(fn: Callable[[], object], repeats: int = 1) -> tuple[float, object]:
+    """
+    The shortest wall-clock time of `repeats` calls of fn(), the notebooks' quick timing
+    (the shortest call is the one least disturbed by other processes).
+
+    Returns a tuple of:
+    - seconds: The shortest time of one call
+    - result: What the last call returned
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
 def gemm_shape(quick: bool) -> tuple[int, int, int]:
     """(M, K, N) of the reference product: the im2col GEMM of the 64-filter 3x3 conv on 16 images."""
     return (16, 144, 1024) if quick else (64, 576, 16 * 32 * 32)

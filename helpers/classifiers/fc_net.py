@@ -1,16 +1,30 @@
 """Fully connected networks assembled from the modular layers of `helpers.layers`.
 
-- TwoLayerNet: affine - relu - affine - softmax, the first network built from modules.
+- TwoLayerNet: affine - relu - affine - softmax, the network of the whole course: assignment 1
+  (two_layer_net.ipynb) writes its loss by hand and trains it with its own `train` and
+  `predict` (minibatch SGD with learning-rate decay, as CS231n's assignment 1); assignment 2
+  (FullyConnectedNets.ipynb) builds it from modular layers and trains it with the Solver.
 - FullyConnectedNet: any number of hidden layers, with optional batch/layer normalization
   and dropout.
 
 Both follow the CS231n model API used by the Solver: parameters live in the dict `params`,
-and `loss(X, y=None)` returns class scores, or `(loss, grads)` when labels are given.
+and `loss(X, y=None)` returns class scores, or `(loss, grads)` when labels are given. The L2
+regularization is 0.5 * reg * sum(W * W) over the weight matrices, so its gradient is reg * W.
 """
+
+import math
 
 import numpy as np
 
-from helpers._checks import check_labels, non_negative_number, number_in, one_of, positive_int, positive_number
+from helpers._checks import (
+    check_labels,
+    non_negative_int,
+    non_negative_number,
+    number_in,
+    one_of,
+    positive_int,
+    positive_number,
+)
 from helpers.layer_utils import (
     NORMALIZATIONS,
     affine_norm_relu_backward,
@@ -19,6 +33,7 @@ from helpers.layer_utils import (
     affine_relu_forward,
     layer_table,
 )
+from helpers.optim import TrainingDivergedError
 
 
 def _weight_generator(seed):
@@ -45,9 +60,9 @@ class TwoLayerNet:
 
     The architecture is affine - relu - affine - softmax.
 
-    Note that this class does not implement gradient descent; instead, it
-    will interact with a separate Solver object that is responsible for running
-    optimization.
+    The model can train itself with minibatch SGD (train, predict: CS231n's
+    assignment 1), or interact with a separate Solver object that is responsible
+    for running optimization (assignment 2).
 
     The learnable parameters of the model are stored in the dictionary
     self.params that maps parameter names to numpy arrays.
@@ -89,6 +104,10 @@ class TwoLayerNet:
         """
         Compute loss and gradient for a minibatch of data.
 
+        The loss is the average softmax loss over the minibatch plus the L2
+        regularization 0.5 * self.reg * (sum(W1 * W1) + sum(W2 * W2)); the biases
+        are not regularized.
+
         Inputs:
         - X: Array of input data of shape (N, d_1, ..., d_k)
         - y: Array of labels, of shape (N,). y[i] gives the label for X[i].
@@ -120,6 +139,99 @@ class TwoLayerNet:
         grads["W1"] += self.reg * W1
         grads["W2"] += self.reg * W2
         return loss, grads
+
+    def train(self, X, y, X_val, y_val, learning_rate=1e-3, learning_rate_decay=0.95, num_iters=100,
+              batch_size=200, verbose=False, seed=None):
+        """
+        Train this neural network using stochastic gradient descent.
+
+        Each iteration draws batch_size training rows with replacement, as
+        rng.choice(N, batch_size) with rng = np.random.RandomState(seed) (or the
+        np.random module itself when seed is None); computes the loss and gradients
+        on that minibatch with self.loss (the regularization strength is self.reg);
+        and updates every parameter p in place: p -= learning_rate * dp. An epoch
+        is max(N // batch_size, 1) iterations; after each epoch, the accuracy on the
+        current minibatch and on the validation data is recorded (after the update),
+        and learning_rate is multiplied by learning_rate_decay.
+
+        Inputs:
+        - X: A numpy array of shape (N, D) giving training data.
+        - y: A numpy array of shape (N,) giving training labels; y[i] = c means that
+          X[i] has label c, where 0 <= c < C.
+        - X_val: A numpy array of shape (N_val, D) giving validation data.
+        - y_val: A numpy array of shape (N_val,) giving validation labels.
+        - learning_rate: Scalar giving learning rate for optimization.
+        - learning_rate_decay: Scalar giving factor used to decay the learning rate
+          after each epoch.
+        - num_iters: Number of steps to take when optimizing.
+        - batch_size: Number of training examples to use per step.
+        - verbose: boolean; if true print progress during optimization.
+        - seed: Integer seed of the minibatch draws, or None for NumPy's global
+          generator (so that np.random.seed applies, as in CS231n).
+
+        Returns a dict with:
+        - loss_history: A list of num_iters floats, the loss at each iteration.
+        - train_acc_history: A list of floats, the minibatch accuracy after each epoch.
+        - val_acc_history: A list of floats, the validation accuracy after each epoch.
+
+        Raises TrainingDivergedError, naming the iteration, if the loss becomes NaN or
+        infinite (the parameters are then left as they were before that iteration).
+        """
+        X, y = _check_batch(X, y, self.input_dim, self.num_classes)
+        X_val, y_val = _check_batch(X_val, y_val, self.input_dim, self.num_classes)
+        if y is None or y_val is None:
+            raise ValueError("train needs the labels y and y_val, got None")
+        learning_rate = positive_number("learning_rate", learning_rate)
+        learning_rate_decay = positive_number("learning_rate_decay", learning_rate_decay)
+        num_iters = non_negative_int("num_iters", num_iters)
+        batch_size = positive_int("batch_size", batch_size)
+
+        rng = np.random if seed is None else np.random.RandomState(seed)
+        num_train = X.shape[0]
+        iterations_per_epoch = max(num_train // batch_size, 1)
+        loss_history, train_acc_history, val_acc_history = [], [], []
+        for it in range(num_iters):
+            batch = rng.choice(num_train, batch_size)  # (batch_size,) row indices, with replacement
+            X_batch, y_batch = X[batch], y[batch]
+            loss, grads = self.loss(X_batch, y_batch)
+            if not math.isfinite(loss):
+                raise TrainingDivergedError(
+                    f"the training loss became {loss} at iteration {it + 1} of {num_iters} "
+                    f"(learning_rate={learning_rate:g}, reg={self.reg:g}); lower the learning rate")
+            loss_history.append(float(loss))
+            for name in self.params:
+                self.params[name] -= learning_rate * grads[name]
+
+            if verbose and (it % 100 == 0 or it == num_iters - 1):
+                print(f"iteration {it + 1} / {num_iters}: loss {loss:f}")
+
+            if (it + 1) % iterations_per_epoch == 0:
+                train_acc_history.append(float(np.mean(self.predict(X_batch) == y_batch)))
+                val_acc_history.append(float(np.mean(self.predict(X_val) == y_val)))
+                learning_rate *= learning_rate_decay
+
+        return {
+            "loss_history": loss_history,
+            "train_acc_history": train_acc_history,
+            "val_acc_history": val_acc_history,
+        }
+
+    def predict(self, X):
+        """
+        Use the trained weights of this two-layer network to predict labels for
+        data points. For each data point we predict scores for each of the C
+        classes, and assign each data point to the class with the highest score.
+
+        Inputs:
+        - X: A numpy array of shape (N, D) giving N D-dimensional data points to
+          classify.
+
+        Returns:
+        - y_pred: A numpy array of shape (N,) and integer dtype (int64) giving
+          predicted labels for each of the elements of X. For all i, y_pred[i] = c
+          means that X[i] is predicted to have class c, where 0 <= c < C.
+        """
+        return np.argmax(self.loss(X), axis=1)
 
 
 class FullyConnectedNet:

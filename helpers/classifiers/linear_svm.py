@@ -49,7 +49,8 @@ def svm_loss_naive(W, X, y, reg):
     Structured SVM loss function, naive implementation (with loops).
 
     Inputs have dimension D, there are C classes, and we operate on minibatches
-    of N examples.
+    of N examples. The loss is the average loss over the minibatch plus the L2
+    regularization reg * np.sum(W * W).
 
     Inputs:
     - W: A numpy array of shape (D, C) containing weights.
@@ -89,9 +90,22 @@ def svm_loss_naive(W, X, y, reg):
 
 def svm_loss_vectorized(W, X, y, reg):
     """
-    Structured SVM loss function, vectorized implementation.
+    Structured SVM loss function, vectorized implementation (no loops).
 
-    Inputs and outputs are the same as svm_loss_naive.
+    Inputs have dimension D, there are C classes, and we operate on minibatches
+    of N examples. The loss is the average loss over the minibatch plus the L2
+    regularization reg * np.sum(W * W).
+
+    Inputs:
+    - W: A numpy array of shape (D, C) containing weights.
+    - X: A numpy array of shape (N, D) containing a minibatch of data.
+    - y: A numpy array of shape (N,) containing training labels; y[i] = c means
+      that X[i] has label c, where 0 <= c < C.
+    - reg: (float) regularization strength
+
+    Returns a tuple of:
+    - loss as single float
+    - gradient with respect to weights W; an array of same shape as W
     """
     y = check_loss_inputs(W, X, y, reg)
     num_train = X.shape[0]

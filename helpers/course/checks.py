@@ -73,6 +73,12 @@ def _is_sparse(value) -> bool:
     return type(value).__module__.startswith("scipy.sparse")
 
 
+def _is_object(value) -> bool:
+    """An instance of a class of its own (a model, a classifier), as opposed to numbers, arrays and containers."""
+    return (hasattr(value, "__dict__") and not inspect.isclass(value) and not inspect.ismodule(value)
+            and not isinstance(value, (np.ndarray, np.generic, numbers.Number)) and not _is_sparse(value))
+
+
 # ----------------------------------------------------------------------------- comparing
 
 class Comparison:
@@ -88,7 +94,7 @@ class Comparison:
 
     def failed(self, output) -> bool:
         """Whether a problem concerns this output (its label, or a part of it such as config['m'])."""
-        return any(label == output or label.startswith((f"{output}[", f"{output} ", f"`{output}`"))
+        return any(label == output or label.startswith((f"{output}[", f"{output}.", f"{output} ", f"`{output}`"))
                    for label, _ in self.problems)
 
     @property
@@ -117,8 +123,23 @@ class Comparison:
         elif isinstance(expected, (bool, np.bool_)):
             if not isinstance(got, (bool, np.bool_)) or bool(got) != bool(expected):
                 self.problem(label, f"should be {bool(expected)}, got {describe(got)}")
+        elif _is_object(expected):
+            self._compare_object(label, got, expected)
         else:
             self._compare_numbers(label, got, expected)
+
+    def _compare_object(self, label, got, expected):
+        """An object (e.g. the best model a search returns) is compared by what it holds."""
+        kind = type(expected).__name__
+        if not isinstance(got, type(expected)):
+            self.problem(label, f"should be a {kind} object, got {describe(got)}")
+            return
+        mine = _state(got)
+        for key, value in _state(expected).items():
+            if key not in mine:
+                self.problem(f"{label}.{key}", "is not set: the reference's object has it")
+            else:
+                self.compare(f"{label}.{key}", mine[key], value)
 
     def _compare_sequence(self, label, got, expected):
         kind = type(expected).__name__
@@ -147,7 +168,7 @@ class Comparison:
             self.problem(label, "is a scipy sparse matrix: return a dense NumPy array (e.g. with .toarray())")
             return
         e = np.asarray(expected)
-        if isinstance(got, (list, tuple)) and e.ndim > 0:
+        if isinstance(got, (list, tuple)) and isinstance(expected, np.ndarray) and e.ndim > 0:
             values = "its values match" if _same_numbers(got, e, self.tol) else "its values differ too"
             self.problem(label, f"is a {type(got).__name__}, but a NumPy array is expected (convert it with "
                                 f"np.array; {values})")
