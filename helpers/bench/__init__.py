@@ -4,13 +4,13 @@
 modules say what is timed and which speed claims the notebooks make.
 """
 
-from helpers.bench import cases
+from helpers.bench import cases, cases_attention
 from helpers.bench.harness import DEFAULT_REPEAT, Case, Impl, Row, Target, plot_speedups
 from helpers.bench.harness import main as _main
 from helpers.bench.harness import run as _run
 
-CASES: list[Case] = [*cases.CASES]
-TARGETS: list[Target] = [*cases.TARGETS]
+CASES: list[Case] = [*cases.CASES, *cases_attention.CASES]
+TARGETS: list[Target] = [*cases.TARGETS, *cases_attention.TARGETS]
 
 
 def run(only=None, repeat=DEFAULT_REPEAT, quick=False, json_path=None, out=None) -> dict:
