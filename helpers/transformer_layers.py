@@ -37,11 +37,13 @@ def _shape(x):
 
 
 def check_sequence(name, x, embed_dim, layout="(N, S, E)"):
-    """Raise a ValueError unless x is a 3-D tensor whose last dimension is embed_dim."""
+    """Raise a ValueError unless x is a floating-point tensor of shape `layout` (three letters, e.g.
+    "(N, S, E)") whose last dimension is embed_dim."""
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor of shape {layout}, got {type(x).__name__}")
     if x.ndim != 3 or x.shape[2] != embed_dim:
-        raise ValueError(f"{name} must have shape {layout} with {layout[-2]} = {embed_dim}, got {_shape(x)}")
+        last = layout.strip("()").split(", ")[-1]
+        raise ValueError(f"{name} must have shape {layout} with {last} = {embed_dim}, got {_shape(x)}")
     if not x.is_floating_point():
         raise ValueError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
 

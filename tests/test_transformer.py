@@ -588,7 +588,7 @@ def test_sequences_longer_than_max_len():
 def test_features_of_the_wrong_dimension():
     model = _tiny_captioner()
     captions = torch.zeros(2, 4, dtype=torch.long)
-    with pytest.raises(ValueError, match=r"features must have shape \(N, D\) with D = 12.*got \(2, 1, 10\)"):
+    with pytest.raises(ValueError, match=r"features must have shape \(N, D\) with D = 12.*got \(2, 10\)"):
         model(torch.randn(2, 10), captions)
     grid_model = _tiny_captioner(num_positions=16)
     with pytest.raises(ValueError, match=r"features must have shape \(N, P, D\) with P = 16, D = 12.*\(2, 9, 12\)"):

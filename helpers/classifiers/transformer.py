@@ -183,13 +183,13 @@ class CaptioningTransformer(nn.Module):
             raise ValueError(f"features must be a real-valued array, got dtype {features.dtype}")
         features = features.to(dtype)
         D, P = self.input_dim, self.num_positions
+        received = tuple(features.shape)
         if features.ndim == 2:
             features = features.unsqueeze(1)                                   # (N, 1, D)
-        expected = "(N, D)" if P == 1 else "(N, P, D)"
         if features.ndim != 3 or features.shape[1] != P or features.shape[2] != D:
-            detail = f"D = {D}" if P == 1 else f"P = {P}, D = {D}"
-            raise ValueError(f"features must have shape {expected} with {detail} (this model was built with "
-                             f"input_dim={D}, num_positions={P}), got {tuple(torch.as_tensor(features).shape)}")
+            expected = f"(N, D) with D = {D}" if P == 1 else f"(N, P, D) with P = {P}, D = {D}"
+            raise ValueError(f"features must have shape {expected} (this model was built with "
+                             f"input_dim={D}, num_positions={P}), got {received}")
         memory = self.visual_projection(features)                              # (N, P, W)
         if self.memory_positions is not None:
             memory = memory + self.memory_positions
@@ -347,6 +347,7 @@ class VisionTransformer(nn.Module):
         self.pos_embedding = None
         if learned_pos:
             self.pos_embedding = nn.Parameter(0.02 * torch.randn(1, self.patch_embed.num_patches, embed_dim))
+            self.positional_encoding = None
             self.pos_drop = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(embed_dim) if final_norm else nn.Identity()
 
@@ -368,7 +369,7 @@ class VisionTransformer(nn.Module):
         if self.pos_embedding is None:
             tokens = self.positional_encoding(tokens)                          # (N, P, D)
         else:
-            tokens = self.pos_drop(tokens + self.pos_embedding)
+            tokens = self.pos_drop(tokens + self.pos_embedding)                # (N, P, D)
         tokens = self.transformer(tokens)                                      # (N, P, D)
         pooled = self.norm(tokens.mean(dim=1))                                 # (N, D)
         return self.head(pooled)                                               # (N, num_classes)
