@@ -125,7 +125,8 @@ class CaptioningTransformer(nn.Module):
         if any(not isinstance(i, (int, np.integer)) or i < 0 for i in indices) or len(set(indices)) != len(indices):
             raise ValueError("word_to_idx must map each word to a distinct non-negative integer index")
 
-        # CS231n's vocabulary size is the number of words; every index must be below it.
+        # CS231n's vocabulary size is the number of words: the indices are meant to be 0..V-1, and captions
+        # holding an index >= V are refused.
         vocab_size = len(word_to_idx)
         self.vocab_size = vocab_size
         self._null = word_to_idx["<NULL>"]
