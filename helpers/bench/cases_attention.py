@@ -8,8 +8,11 @@ forward only:
 on the CPU, and the last two on a CUDA GPU when there is one.
 
 One case per sequence length S (16 to 1024). The flop count is that of the four projections,
-8 N S E^2, plus the two products with the (S, S) attention matrix, 4 N S^2 E: the second term is the
-quadratic one, and from S = 2E on it dominates, as the times show.
+8 N S E^2, plus the two products with the (S, S) attention matrix, 4 N S^2 E: the second term is
+quadratic in S and dominates from S = 2E on. The (N, H, S, S) weights also dominate the memory traffic:
+at long sequences the vectorized layer, which stores them for all heads at once, is limited by memory
+bandwidth (it can fall behind the head loop, whose one head's weights stay in cache), while the fused
+kernel of scaled_dot_product_attention never stores them.
 """
 
 from helpers.bench.harness import Case, Impl, cuda_skip, cuda_sync
