@@ -15,7 +15,7 @@ bandwidth (it can fall behind the head loop, whose one head's weights stay in ca
 kernel of scaled_dot_product_attention never stores them.
 """
 
-from helpers.bench.harness import Case, Impl, cuda_skip, cuda_sync
+from helpers.bench.harness import Case, Impl, Target, cuda_skip, cuda_sync
 
 BATCH, EMBED, HEADS = 4, 128, 8
 LENGTHS = (16, 64, 256, 1024)
@@ -80,4 +80,7 @@ def _case_list() -> list[Case]:
 
 
 CASES = _case_list()
-TARGETS = []
+TARGETS = [
+    Target("attention S=1024: scaled_dot_product_attention >= 2x the vectorized MultiHeadAttention",
+           "attention_S1024", "sdpa", 2, "vectorized"),
+]
