@@ -9,9 +9,9 @@ checkpoint bundled in helpers/data/checkpoints/, sha256-verified):
   0 means the two feature distributions have the same mean and covariance; lower is better. The
   value depends on the feature extractor and on the numbers of samples (a finite sample of real
   digits is not at 0 from another), so compare models only at the same settings, and read it
-  against the real-vs-real baseline (`frechet_distance` of real training digits against the real
-  test digits). It is computed by torchmetrics' FrechetInceptionDistance with this classifier as
-  its feature extractor.
+  against the real-vs-real baseline (`real_frechet_baseline`: real training digits drawn at random
+  against the real test digits, the FID a perfect generator would get at that sample size). It is
+  computed by torchmetrics' FrechetInceptionDistance with this classifier as its feature extractor.
 - Mode coverage: the share of each digit, as the classifier reads them, among generated samples.
   A generator that covers every digit gives shares near 0.1; mode collapse shows as some shares
   near 0 (and others well above 0.1).
@@ -27,6 +27,7 @@ from helpers.data.bundled import load_bundled_state_dict
 
 CHECKPOINT_NAME = "mnist_classifier"
 NUM_CLASSES = 10
+NUM_SCORE_SAMPLES = 1000  # generated digits scored per model: compare FIDs only at the same count
 
 
 class MNISTClassifier(nn.Module):
@@ -209,3 +210,27 @@ def frechet_distance(fake_images, real_images, classifier=None, batch_size=500):
         return float(metric.compute())
     finally:
         classifier.train(was_training)
+
+
+def real_frechet_baseline(real_train, real_test, num_samples=NUM_SCORE_SAMPLES, seed=0, classifier=None):
+    """
+    The Fréchet distance a perfect generator would get: num_samples real digits drawn at random
+    from one set against another set of real digits. Finite samples keep it above 0; a GAN's FID
+    measured with the same num_samples is read against it.
+
+    Inputs:
+    - real_train: Tensor of shape (N, 1, 28, 28) of real digits to draw from (e.g. X_train)
+    - real_test: Tensor of shape (M, 1, 28, 28), the reference set the GANs are scored against
+    - num_samples: How many digits to draw, at most N
+    - seed: Seed of the draw
+    - classifier: An MNISTClassifier (None: the bundled one)
+
+    Returns:
+    - The distance, a float
+    """
+    _check_images("real_train", real_train)
+    num_samples = positive_int("num_samples", num_samples)
+    if num_samples > len(real_train):
+        raise ValueError(f"num_samples = {num_samples} exceeds the {len(real_train)} digits of real_train")
+    rows = torch.randperm(len(real_train), generator=torch.Generator().manual_seed(seed))[:num_samples]
+    return frechet_distance(real_train[rows], real_test, classifier)

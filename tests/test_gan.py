@@ -44,6 +44,7 @@ from helpers.gan_metrics import (
     load_mnist_classifier,
     mode_coverage,
     predict_digits,
+    real_frechet_baseline,
 )
 from helpers.gradient_check import rel_error
 
@@ -402,6 +403,17 @@ def test_frechet_distance_bad_inputs(random_classifier):
         frechet_distance(images, torch.zeros(5, 3, 28, 28), random_classifier)
     with pytest.raises(ValueError, match="fake_images must be a tensor of digits"):
         frechet_distance(np.zeros((5, 784)), images, random_classifier)
+
+
+def test_real_baseline_scores_a_seeded_random_draw(random_classifier):
+    g = torch.Generator().manual_seed(1)
+    train, test = torch.rand(50, 1, 28, 28, generator=g) * 2 - 1, torch.rand(30, 1, 28, 28, generator=g) * 2 - 1
+    baseline = real_frechet_baseline(train, test, num_samples=20, seed=4, classifier=random_classifier)
+    rows = torch.randperm(50, generator=torch.Generator().manual_seed(4))[:20]
+    assert baseline == frechet_distance(train[rows], test, random_classifier)
+    assert baseline != real_frechet_baseline(train, test, num_samples=20, seed=5, classifier=random_classifier)
+    with pytest.raises(ValueError, match="num_samples = 51 exceeds the 50 digits of real_train"):
+        real_frechet_baseline(train, test, num_samples=51, classifier=random_classifier)
 
 
 class ThresholdClassifier(nn.Module):

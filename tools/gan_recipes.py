@@ -1,6 +1,6 @@
 """Train the three GANs of the notebook with their recipes (helpers.gan.TRAINING_RECIPES) and score
 them as the notebook does: FID against the real test digits and mode coverage, on 1,000 samples
-at the full scale. Prints the numbers and the wall and CPU time of every step.
+of each generator. Prints the numbers and the wall and CPU time of every step.
 
     python tools/gan_recipes.py                        the current scale (CS231N_SCALE)
     CS231N_SCALE=full python tools/gan_recipes.py      the full scale (needs ./setup_datasets.sh mnist)
@@ -20,7 +20,14 @@ import torch
 from helpers import gan
 from helpers.course.scale import current_scale, pick
 from helpers.data.mnist import get_MNIST_data, mnist_loader
-from helpers.gan_metrics import classifier_accuracy, frechet_distance, load_mnist_classifier, mode_coverage
+from helpers.gan_metrics import (
+    NUM_SCORE_SAMPLES,
+    classifier_accuracy,
+    frechet_distance,
+    load_mnist_classifier,
+    mode_coverage,
+    real_frechet_baseline,
+)
 
 GANS = {  # name: (build D, build G, discriminator loss, generator loss, apply initialize_weights)
     "vanilla": (gan.discriminator, gan.generator, gan.discriminator_loss, gan.generator_loss, False),
@@ -69,11 +76,9 @@ def main():
     data = get_MNIST_data()
     classifier = load_mnist_classifier()
     results["classifier_test_accuracy"] = round(classifier_accuracy(data["X_test"], data["y_test"], classifier), 4)
-    num_samples = pick(quick=200, full=1000)
-    # Real against real: as far apart as two finite samples of genuine digits are (the floor of the FID).
-    real_sample = data["X_train"][torch.randperm(len(data["X_train"]), generator=torch.Generator().manual_seed(0))
-                                  [:num_samples]]
-    results["fid_real_train_vs_test"] = round(frechet_distance(real_sample, data["X_test"], classifier), 3)
+    num_samples = NUM_SCORE_SAMPLES
+    results["fid_real_baseline"] = round(real_frechet_baseline(data["X_train"], data["X_test"], num_samples,
+                                                               classifier=classifier), 3)
     results["setup"] = clock.lap()
     print(json.dumps(results))
 
