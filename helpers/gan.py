@@ -62,7 +62,7 @@ def sample_noise(batch_size, dim, seed=None):
 
     Returns:
     - A PyTorch Tensor of shape (batch_size, dim) containing uniform random noise in the
-      range (-1, 1).
+      range [-1, 1).
     """
     batch_size = positive_int("batch_size", batch_size)
     dim = positive_int("dim", dim)
@@ -94,7 +94,8 @@ class Flatten(nn.Module):
 class Unflatten(nn.Module):
     """
     An Unflatten module receives an input of shape (N, C*H*W) and reshapes it to produce an
-    output of shape (N, C, H, W). N = -1 accepts any batch size; a positive N only that one.
+    output of shape (N, C, H, W) (an input already of that shape passes through). N = -1
+    accepts any batch size; a positive N only that one.
     """
 
     def __init__(self, N=-1, C=128, H=7, W=7):
@@ -103,7 +104,7 @@ class Unflatten(nn.Module):
 
     def forward(self, x):
         size = self.C * self.H * self.W
-        if x.ndim < 2 or math.prod(x.shape[1:]) != size or (self.N != -1 and x.shape[0] != self.N):
+        if tuple(x.shape[1:]) not in ((size,), (self.C, self.H, self.W)) or (self.N != -1 and x.shape[0] != self.N):
             batch = "N" if self.N == -1 else str(self.N)
             raise ValueError(f"the input must have shape ({batch}, {size}) or ({batch}, {self.C}, {self.H}, "
                              f"{self.W}), got {tuple(x.shape)}")
