@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from helpers._checks import positive_int, positive_number
+from helpers._checks import positive_int, positive_number, shape_of
 
 NOISE_DIM = 96
 IMAGE_SHAPE = (1, 28, 28)
@@ -36,11 +36,6 @@ TRAINING_RECIPES = {
     "dc": {"quick": {"num_epochs": 1, "num_iterations": 30, "show_every": 10},
            "full": {"num_epochs": 2, "num_iterations": 800, "show_every": 100}},
 }
-
-
-def _shape(value):
-    """How to name what was received in an error: the shape of an array or tensor, else the type."""
-    return tuple(value.shape) if hasattr(value, "shape") else type(value).__name__
 
 
 # ----------------------------------------------------------------------------- noise
@@ -489,7 +484,7 @@ def generate(G, noise, batch_size=500):
     - A float32 tensor of shape (N, 1, 28, 28), on the CPU
     """
     if not torch.is_tensor(noise) or noise.ndim != 2:
-        raise ValueError(f"noise must be a tensor of shape (N, noise_dim), got {_shape(noise)}")
+        raise ValueError(f"noise must be a tensor of shape (N, noise_dim), got {shape_of(noise)}")
     device = next(G.parameters()).device
     was_training = G.training
     G.eval()
@@ -517,7 +512,7 @@ def interpolate_noise(z_start, z_end, num_steps=10):
         raise ValueError(f"num_steps must be at least 2 (the two ends), got {num_steps}")
     if not (torch.is_tensor(z_start) and torch.is_tensor(z_end)) or z_start.ndim != 1 or z_start.shape != z_end.shape:
         raise ValueError(f"z_start and z_end must be tensors of the same shape (noise_dim,), got "
-                         f"{_shape(z_start)} and {_shape(z_end)}")
+                         f"{shape_of(z_start)} and {shape_of(z_end)}")
     weights = torch.linspace(0, 1, num_steps, dtype=z_start.dtype).unsqueeze(1)  # (num_steps, 1)
     return torch.lerp(z_start.unsqueeze(0), z_end.unsqueeze(0), weights)  # (num_steps, noise_dim)
 

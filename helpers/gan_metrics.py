@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
-from helpers._checks import positive_int
+from helpers._checks import positive_int, shape_of
 from helpers.data.bundled import load_bundled_state_dict
 
 CHECKPOINT_NAME = "mnist_classifier"
@@ -101,15 +101,10 @@ def load_mnist_classifier(device="cpu"):
     return model.to(device).eval()
 
 
-def _shape(value):
-    """How to name what was received in an error: the shape of an array or tensor, else the type."""
-    return tuple(value.shape) if hasattr(value, "shape") else type(value).__name__
-
-
 def _check_images(name, images):
     if not torch.is_tensor(images) or images.ndim < 2 or tuple(images.shape[1:]) not in ((1, 28, 28), (784,)):
         raise ValueError(f"{name} must be a tensor of digits of shape (N, 1, 28, 28) or (N, 784), "
-                         f"got {_shape(images)}")
+                         f"got {shape_of(images)}")
 
 
 def _batches(images, batch_size, device):
@@ -157,7 +152,7 @@ def classifier_accuracy(images, labels, classifier=None, batch_size=500):
     _check_images("images", images)
     if not torch.is_tensor(labels) or tuple(labels.shape) != (images.shape[0],):
         raise ValueError(f"labels must be a tensor of shape ({images.shape[0]},), one per image, "
-                         f"got {_shape(labels)}")
+                         f"got {shape_of(labels)}")
     predictions = predict_digits(images, classifier, batch_size)
     return (predictions == labels.cpu()).double().mean().item()
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from helpers._checks import positive_int
+from helpers._checks import positive_int, shape_of
 from helpers.course.scale import is_full
 from helpers.data.paths import DatasetMissingError, dataset_path, datasets_dir, fetch_command
 
@@ -31,11 +31,6 @@ REFETCH_COMMAND = "./setup_datasets.sh --force mnist"  # --force: the files are 
 # IDX element types: the third byte of the magic number -> big-endian NumPy dtype.
 IDX_DTYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
-
-
-def _shape(value):
-    """How to name what was received in an error: the shape of an array or tensor, else the type."""
-    return tuple(value.shape) if hasattr(value, "shape") else type(value).__name__
 
 
 class MNISTFormatError(ValueError):
@@ -231,10 +226,10 @@ def mnist_loader(X, y, batch_size=128, seed=0, shuffle=True):
     """
     batch_size = positive_int("batch_size", batch_size)
     if not torch.is_tensor(X) or X.ndim != 4 or tuple(X.shape[1:]) != (1, 28, 28):
-        raise ValueError(f"X must be a tensor of shape (N, 1, 28, 28), got {_shape(X)}")
+        raise ValueError(f"X must be a tensor of shape (N, 1, 28, 28), got {shape_of(X)}")
     if not torch.is_tensor(y) or tuple(y.shape) != (X.shape[0],):
         raise ValueError(f"y must be a tensor of shape ({X.shape[0]},), one label per digit, "
-                         f"got {_shape(y)}")
+                         f"got {shape_of(y)}")
     if batch_size > len(X):
         raise ValueError(f"batch_size = {batch_size} exceeds the {len(X)} digits available")
     generator = torch.Generator().manual_seed(seed)
