@@ -35,7 +35,14 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script by setup_datasets.sh: make `helpers` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from helpers.data.catalog import DATASETS, ArchiveSpec, DatasetSpec, Digest, FileSpec  # noqa: E402
+from helpers.data.catalog import (  # noqa: E402
+    DATASETS,
+    SQUEEZENET_ONNX_FOLDER,
+    ArchiveSpec,
+    DatasetSpec,
+    Digest,
+    FileSpec,
+)
 
 CHUNK = 1 << 20
 
@@ -171,7 +178,8 @@ class Installer:
             candidate.unlink(missing_ok=True)
 
     def installed(self, spec: DatasetSpec) -> bool:
-        return all((self.root / f.path).exists() for f in spec.files)
+        return any(files and all((self.root / f.path).exists() for f in files)
+                   for files in (spec.files, spec.alternative_files))
 
     def install(self, spec: DatasetSpec, force: bool = False) -> None:
         if self.installed(spec) and not force:
@@ -189,8 +197,12 @@ class Installer:
     # -- a local mirror: the installed layout, or the archive files
     def _from_mirror(self, spec: DatasetSpec) -> None:
         missing = [f for f in spec.files if not (self.mirror / f.path).exists()]
+        if missing and spec.alternative_files and all((self.mirror / f.path).exists() for f in spec.alternative_files):
+            missing, files = [], spec.alternative_files
+        else:
+            files = spec.files
         if not missing:
-            for f in spec.files:
+            for f in files:
                 candidate = _temp_beside(self.root / f.path)
                 _copy(self.mirror / f.path, candidate)
                 self._install_file(f, candidate, f"{self.mirror / f.path}")
@@ -300,7 +312,24 @@ def _check_imagenet_val(root: Path) -> None:
         raise FetchError(f"imagenet_val_25.npz must hold X, y and label_map, has {sorted(names)}")
 
 
-STRUCTURE_CHECKS = {"coco": _check_coco, "imagenet_val": _check_imagenet_val}
+def _check_squeezenet(root: Path) -> None:
+    """The ONNX-zoo weights must reproduce their reference output; needs PyTorch (else the loader checks it)."""
+    if not (root / SQUEEZENET_ONNX_FOLDER).is_dir():
+        return  # torchvision's .pth, verified by its checksum
+    try:
+        from helpers.data.squeezenet import SqueezeNetWeightsError, load_squeezenet
+    except ImportError as error:  # run by a Python without PyTorch, before `make env`
+        print(f"[squeezenet] {error.name} is not installed here: the reference input/output pair is checked "
+              "when the weights are first loaded")
+        return
+    try:
+        _, description = load_squeezenet("onnx-zoo", path=root / SQUEEZENET_ONNX_FOLDER)
+    except SqueezeNetWeightsError as error:
+        raise FetchError(f"[squeezenet] {error}") from error
+    print(f"[squeezenet] {description}")
+
+
+STRUCTURE_CHECKS = {"coco": _check_coco, "imagenet_val": _check_imagenet_val, "squeezenet": _check_squeezenet}
 
 
 # ----------------------------------------------------------------------------- command line
