@@ -493,7 +493,7 @@ def layer_activations(X, model, layer, batch_size=50):
         return torch.cat([head(X[i:i + batch_size]) for i in range(0, X.shape[0], batch_size)])
 
 
-def max_activating_patches(X, model, layer, channels=8, k=6, batch_size=50):
+def max_activating_patches(X, model, layer, channels=8, k=6, batch_size=50, inside=True):
     """
     For a few channels of a layer, the image patches that activate them most: for each
     channel, the k images whose strongest response is highest, cropped to the receptive field
@@ -507,6 +507,8 @@ def max_activating_patches(X, model, layer, channels=8, k=6, batch_size=50):
       highest peak activation over X
     - k: Patches per channel (at most N)
     - batch_size: Images per forward pass
+    - inside: Only count units whose receptive field lies inside the image (zero padding makes
+      edges that many channels answer to)
 
     Returns a dict with:
     - patches: Tensor of shape (num_channels, k, 3, S, S), S the receptive-field size, normalized
@@ -525,6 +527,16 @@ def max_activating_patches(X, model, layer, channels=8, k=6, batch_size=50):
     k = positive_int("k", k)
     if k > N:
         raise ValueError(f"k must be at most the number of images, {N}, got {k}")
+    half = (size - 1) / 2
+    if inside:
+        def fits(n, extent):  # units whose field [centre - half, centre + half] lies in 0..extent-1
+            centres = start + stride * torch.arange(n)
+            return (centres - half >= 0) & (centres + half <= extent - 1)
+        mask = fits(h, X.shape[2])[:, None] & fits(w, X.shape[3])[None, :]  # (h, w)
+        if not mask.any():
+            raise ValueError(f"no unit of layer {layer} sees only pixels inside a {X.shape[2]}x{X.shape[3]} image "
+                             f"(receptive field {size}); use inside=False")
+        acts = acts.masked_fill(~mask, float("-inf"))
     peak, where = acts.reshape(N, C, h * w).max(dim=2)  # (N, C) each
     if isinstance(channels, numbers.Integral) and not isinstance(channels, bool):
         channels = positive_int("channels", int(channels))
@@ -533,7 +545,6 @@ def max_activating_patches(X, model, layer, channels=8, k=6, batch_size=50):
     for c in channels:
         if not 0 <= c < C:
             raise ValueError(f"channel {c} does not exist: layer {layer} has channels 0..{C - 1}")
-    half = (size - 1) / 2
     pad = size  # enough zero padding for any unit whose field sticks out of the image
     padded = F.pad(X, (pad, pad, pad, pad))  # (N, 3, H + 2 pad, W + 2 pad)
     patches = torch.zeros(len(channels), k, 3, size, size)
@@ -601,7 +612,7 @@ def occlusion_sensitivity(X, y, model, patch_size=32, stride=16, fill=0.0, batch
 # ----------------------------------------------------------------------------- feature inversion and DeepDream
 
 
-def invert_features(X, model, layer, num_iterations=200, learning_rate=0.05, tv_weight=1e-3, mean=SQUEEZENET_MEAN,
+def invert_features(X, model, layer, num_iterations=200, learning_rate=0.05, tv_weight=0.1, mean=SQUEEZENET_MEAN,
                     std=SQUEEZENET_STD, seed=0):
     """
     Reconstruct an image from its features at one layer (Mahendran and Vedaldi, 2015): from noise,

@@ -234,10 +234,9 @@ def style_transfer(content_image, style_image, image_size, style_size, content_l
         c_loss = content_loss_fn(content_weight, feats[content_layer], content_target)
         s_loss = style_loss_fn(feats, style_layers, style_targets, style_weights)
         t_loss = tv_loss_fn(img, tv_weight)
-        for key, value in (("content_loss", c_loss), ("style_loss", s_loss), ("tv_loss", t_loss)):
-            history[key].append(float(value))
         loss = c_loss + s_loss + t_loss
-        history["loss"].append(float(loss))
+        for key, value in (("content_loss", c_loss), ("style_loss", s_loss), ("tv_loss", t_loss), ("loss", loss)):
+            history[key].append(float(value.detach()) if isinstance(value, torch.Tensor) else float(value))
         return loss
 
     for t in range(num_iterations):
@@ -298,13 +297,17 @@ def show_style_transfer(result, mean=SQUEEZENET_MEAN, std=SQUEEZENET_STD, title=
     - mean, std: The normalization of the inputs
     - title: Optional title of the figure
     """
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.8), gridspec_kw={"width_ratios": [1, 1, 1, 1.3]})
-    for ax, key, name in zip(axes, ("content_image", "style_image", "image"), ("content", "style", "result"),
-                             strict=False):
+    # Feature inversion has no style target and texture synthesis no content target: show only what was used.
+    panels = [(key, name) for key, name, loss in (("content_image", "content", "content_loss"),
+                                                  ("style_image", "style", "style_loss"), ("image", "result", None))
+              if loss is None or np.any(np.asarray(result[loss]) > 0)]
+    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(4 * len(panels) + 5, 3.8),
+                             gridspec_kw={"width_ratios": [1] * len(panels) + [1.3]})
+    for ax, (key, name) in zip(axes, panels, strict=False):
         ax.imshow(deprocess(result[key], should_rescale=False, mean=mean, std=std))
         ax.set_title(name)
         ax.axis("off")
-    ax = axes[3]
+    ax = axes[-1]
     for key in ("content_loss", "style_loss", "tv_loss"):
         values = np.asarray(result[key])
         if np.any(values > 0):
