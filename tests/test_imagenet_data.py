@@ -238,6 +238,12 @@ def test_corrupt_mirror_tensor_is_rejected(tmp_path):
         Installer(tmp_path / "d", tmp_path / "mirror", log=lambda *_: None).install(DATASETS["squeezenet"])
 
 
+def test_mirror_without_either_squeezenet_source_names_both(tmp_path):
+    (tmp_path / "mirror").mkdir()
+    with pytest.raises(FetchError, match=r"squeezenet1_1-b8a52dc0.pth \(and the alternative squeezenet1.1_nchw/\)"):
+        Installer(tmp_path / "d", tmp_path / "mirror", log=lambda *_: None).install(DATASETS["squeezenet"])
+
+
 def test_squeezenet_download_is_torchvision_pth():
     spec = DATASETS["squeezenet"]
     assert spec.files[0].url.endswith("squeezenet1_1-b8a52dc0.pth")

@@ -214,7 +214,9 @@ class Installer:
             return
         names = ", ".join(str(self.mirror / f.path) for f in missing)
         raise FetchError(f"[{spec.name}] the mirror {self.mirror} lacks {names}"
-                         + (f" (and the archive {spec.archives[0].name})" if spec.archives else ""))
+                         + (f" (and the archive {spec.archives[0].name})" if spec.archives else "")
+                         + (f" (and the alternative {spec.alternative_files[0].path.split('/')[0]}/)"
+                            if spec.alternative_files else ""))
 
     # -- the canonical URLs
     def _download(self, spec: DatasetSpec) -> None:

@@ -24,6 +24,7 @@ MODELS = ("squeezenet", "cifar10")
 CIFAR10_CHECKPOINT = "cifar10_resnet9"
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 STYLE_IMAGES = ("tubingen", "composition_vii", "the_scream", "starry_night")
+SAMPLE_PHOTOS = ("kitten", "puppy")
 
 # CS231n's three style-transfer settings (content: tubingen.jpg), for SqueezeNet's features.
 SQUEEZENET_STYLE_PAIRS = {
@@ -35,8 +36,15 @@ SQUEEZENET_STYLE_PAIRS = {
                          style_layers=(1, 4, 6, 7), style_weights=(300000, 1000, 15, 3), tv_weight=2e-2),
 }
 
+# Full-scale settings of every experiment, per model (the notebooks shrink the step counts at the quick scale):
+# - class_visualization: keyword arguments of net_visualization.create_class_visualization;
+#   class_visualization_targets: the classes shown
+# - patch_layer: the layer of max_activating_patches; occlusion: arguments of occlusion_sensitivity
+# - inversion_layers, inversion: the layers and arguments of invert_features
+# - dream_layer, dream_image_size, deep_dream: deep_dream's layer, starting image size and arguments
+# - style_pairs: per style image, style_transfer's sizes, layers and weights (content: tubingen);
+#   style_schedule: its step count and Adam rates; feature_inversion, texture_synthesis: their arguments
 SQUEEZENET_SETTINGS = {
-    # CS231n's class visualization settings, and the classes its notebook shows.
     # CS231n's class visualization settings with 200 steps instead of 100 (at 100 steps "oboe" ends at p = 0.68
     # with these weights), and the classes its notebook shows.
     "class_visualization": dict(image_size=224, learning_rate=25, l2_reg=1e-3, num_iterations=200, blur_every=10,
@@ -47,6 +55,7 @@ SQUEEZENET_SETTINGS = {
     "inversion_layers": (1, 4, 7, 10, 12),
     "inversion": dict(learning_rate=0.05, tv_weight=0.1),
     "dream_layer": 7,
+    "dream_image_size": 224,
     "deep_dream": dict(learning_rate=0.02, max_jitter=16, num_octaves=3),
     "style_pairs": SQUEEZENET_STYLE_PAIRS,
     # CS231n's Adam rates (3.0, then 0.1) with the decay earlier and 100 more steps: the style loss of
@@ -66,9 +75,19 @@ CIFAR10_SETTINGS = {
     "patch_layer": 4,
     "occlusion": dict(patch_size=8, stride=4),
     "inversion_layers": (0, 3, 4, 6, 8),
-    "inversion": dict(learning_rate=0.05, tv_weight=1e-3),
-    "dream_layer": 6,
-    "deep_dream": dict(learning_rate=0.02, max_jitter=4, num_octaves=2),
+    "inversion": dict(learning_rate=0.05, tv_weight=0.1),
+    "dream_layer": 8,  # dreams cars, trucks and horses into the kitten
+    "dream_image_size": 128,
+    "deep_dream": dict(learning_rate=0.015, max_jitter=4, num_octaves=3),
+    # One resolution per style layer (conv 24 at full size, residual 48 at 1/2, conv 192 at 1/4, residual 192 at
+    # 1/8), weighted so that each contributes about equally to the content image's style loss
+    "style_pairs": {name: dict(image_size=128, style_size=128, content_layer=4, content_weight=6e-2,
+                               style_layers=(0, 3, 6, 8), style_weights=(1e6, 1.5e5, 1e6, 2.5e4), tv_weight=2e-2)
+                    for name in ("composition_vii", "the_scream", "starry_night")},
+    "style_schedule": dict(num_iterations=300, decay_lr_at=100, initial_lr=3.0, decayed_lr=0.1),
+    "feature_inversion": dict(image_size=128, content_layer=4, content_weight=6e-2, tv_weight=2e-2),
+    "texture_synthesis": dict(image_size=128, style_size=128, style_layers=(0, 3, 6, 8),
+                              style_weights=(1e6, 1.5e5, 1e6, 2.5e4), tv_weight=2e-2),
 }
 
 
@@ -236,3 +255,22 @@ def load_style_image(name):
     bundled = SAMPLES_DIR / "styles" / f"{name}.jpg"
     return load_image(bundled), (f"{name}.jpg, the 256-pixel copy bundled with the course "
                                  f"(`{fetch_command('styles')}` gives the full-size image)")
+
+
+def load_sample_photo(name, size=None):
+    """
+    One of the two photos bundled with the course (200x200 crops of CS231n's kitten.jpg and puppy.jpg),
+    e.g. the starting image of DeepDream.
+
+    Inputs:
+    - name: "kitten" or "puppy"
+    - size: Resize to size x size pixels (bilinear); None keeps 200 x 200
+
+    Returns:
+    - A uint8 array of shape (size, size, 3)
+    """
+    from helpers.image_utils import load_image
+
+    if name not in SAMPLE_PHOTOS:
+        raise ValueError(f"name must be one of {SAMPLE_PHOTOS}, got {name!r}")
+    return load_image(SAMPLES_DIR / f"{name}.jpg", size=size)
