@@ -305,3 +305,20 @@ def test_installed_squeezenet_is_preferred(tmp_path, monkeypatch, capsys):
     assert setup.class_names[134] == "class 134"
     with pytest.raises(ValueError, match=r"X must be uint8 images .* got dtype float32"):
         setup.preprocess(setup.X.astype(np.float32))
+
+
+@pytest.mark.parametrize("name", ["squeezenet", "cifar10"])
+def test_every_setting_names_a_layer_that_exists(name):
+    from helpers.data.vision_models import CIFAR10_SETTINGS, SQUEEZENET_SETTINGS
+    from helpers.net_visualization import check_layer, num_classes_of, receptive_field
+    from helpers.pytorch.open_ended import ResNet9
+
+    model, settings = ((torchvision.models.squeezenet1_1(), SQUEEZENET_SETTINGS) if name == "squeezenet"
+                       else (ResNet9(), CIFAR10_SETTINGS))
+    receptive_field(model, settings["patch_layer"])
+    for layer in (*settings["inversion_layers"], settings["dream_layer"]):
+        check_layer(model, layer)
+    assert all(0 <= t < num_classes_of(model) for t in settings["class_visualization_targets"])
+    for kw in (*settings["style_pairs"].values(), settings["texture_synthesis"]):
+        assert len(kw["style_layers"]) == len(kw["style_weights"])
+        assert all(check_layer(model, layer) == layer for layer in kw["style_layers"])

@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 from PIL import Image
 
+from helpers.data.paths import datasets_dir
 from helpers.image_utils import preprocess
 from helpers.style_transfer import (
     content_loss,
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MIRROR = ROOT.parent / "shared" / "datasets"
 CHECKS = MIRROR / "cs231n_checks" / "style-transfer-checks.npz"
 STYLES = MIRROR / "cs231n_style_images" / "styles"
-TORCHVISION_WEIGHTS = ROOT / "datasets" / "squeezenet1_1-b8a52dc0.pth"
+TORCHVISION_WEIGHTS = datasets_dir() / "squeezenet1_1-b8a52dc0.pth"
 needs_checks = pytest.mark.skipif(not CHECKS.exists() or not STYLES.is_dir(),
                                   reason="no local dataset mirror with cs231n_checks/ and the style images")
 needs_torchvision_weights = pytest.mark.skipif(
