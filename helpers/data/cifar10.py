@@ -112,8 +112,8 @@ def _load_folder(root: Path):
 def _load_sample():
     # Stored like the CIFAR-10 batches: rows of (3, 32, 32) planes, returned as (N, 32, 32, 3).
     with np.load(io.BytesIO(lzma.decompress(SAMPLE_PATH.read_bytes())), allow_pickle=False) as z:
-        return (z["X_train"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), z["y_train"].astype(np.int64),
-                z["X_test"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), z["y_test"].astype(np.int64))
+        # tools/make_cifar10_sample.py stores the images as load_CIFAR_batch returns them: (N, 32, 32, 3)
+        return z["X_train"], z["y_train"].astype(np.int64), z["X_test"], z["y_test"].astype(np.int64)
 
 
 def cifar10_available() -> bool:
