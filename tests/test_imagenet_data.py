@@ -265,9 +265,9 @@ def test_bundled_cifar10_model_is_registered_and_accurate():
 
 @pytest.mark.skipif(not (MIRROR / "cifar-10-batches-py" / "test_batch").exists(), reason="no local CIFAR-10 mirror")
 def test_bundled_cifar10_sample_holds_the_first_test_images():
-    from helpers.data.cifar10 import _load_sample, load_CIFAR_batch
+    from helpers.data.cifar10 import load_cifar10_sample, load_CIFAR_batch
 
-    _, _, X_sample, y_sample = _load_sample()
+    _, _, X_sample, y_sample = load_cifar10_sample()
     X, y = load_CIFAR_batch(MIRROR / "cifar-10-batches-py" / "test_batch", as_float=False)
     np.testing.assert_array_equal(X_sample, X[:len(y_sample)])
     np.testing.assert_array_equal(y_sample, y[:len(y_sample)])

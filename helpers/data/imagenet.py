@@ -14,28 +14,10 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from helpers.data.paths import dataset_path, fetch_command
+from helpers.data.safe_pickle import RestrictedUnpickler
 
 IMAGENET_VAL_FILE = "imagenet_val_25.npz"
 NUM_IMAGENET_CLASSES = 1000
-
-# What np.save writes for an object array holding a dict of ints to NumPy strings (protocol 2).
-_ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("_codecs", "encode"),
-}
-
-
-class _LabelMapUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        if (module, name) in _ALLOWED_GLOBALS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: not part of a label map")
-
 
 def _read_label_map(archive, origin):
     """The dict in label_map.npy, read through the .npy header and the restricted unpickler."""
@@ -47,7 +29,7 @@ def _read_label_map(archive, origin):
             raise ValueError(f"{origin}: label_map must be a 0-d object array holding a dict, "
                              f"got dtype {dtype} and shape {shape}")
         try:
-            array = _LabelMapUnpickler(f, encoding="latin1").load()
+            array = RestrictedUnpickler(f, "a label map", encoding="latin1").load()
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
             raise ValueError(f"{origin}: label_map is not a readable label map ({error}); "
                              f"re-fetch it with `{fetch_command('imagenet_val')}`") from error

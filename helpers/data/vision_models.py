@@ -15,7 +15,13 @@ import numpy as np
 import torch
 
 from helpers.data.bundled import BUNDLED_CHECKPOINTS, load_bundled_state_dict
-from helpers.data.cifar10 import CIFAR10_CLASSES, CIFAR10_FOLDER, cifar10_available, load_CIFAR_batch
+from helpers.data.cifar10 import (
+    CIFAR10_CLASSES,
+    CIFAR10_FOLDER,
+    cifar10_available,
+    load_cifar10_sample,
+    load_CIFAR_batch,
+)
 from helpers.data.imagenet import IMAGENET_VAL_FILE, NUM_IMAGENET_CLASSES, load_imagenet_val
 from helpers.data.paths import datasets_dir, fetch_command
 from helpers.data.squeezenet import load_squeezenet, squeezenet_weights_installed
@@ -175,9 +181,7 @@ def cifar10_test_images(num):
         X, y = load_CIFAR_batch(datasets_dir() / CIFAR10_FOLDER / "test_batch", as_float=False)
         source = f"CIFAR-10 test images from {datasets_dir() / CIFAR10_FOLDER}"
     else:
-        from helpers.data.cifar10 import _load_sample
-
-        _, _, X, y = _load_sample()
+        _, _, X, y = load_cifar10_sample()
         source = "CIFAR-10 test images from the bundled sample"
         if num > len(y):
             source += f" (only {len(y)}; `{fetch_command('cifar10')}` gives all 10000)"
