@@ -67,7 +67,7 @@ class TwoLayerNet:
     softmax loss that uses a modular layer design. We assume an input dimension
     of D, a hidden dimension of H, and perform classification over C classes.
 
-    The architecure should be affine - relu - affine - softmax.
+    The architecture is affine - relu - affine - softmax.
 
     Note that this class does not implement gradient descent; instead, it
     will interact with a separate Solver object that is responsible for running
@@ -181,11 +181,11 @@ class FullyConnectedNet:
         - weight_scale: Scalar giving the standard deviation for random
           initialization of the weights.
         - dtype: A numpy datatype object; all computations will be performed using
-          this datatype. float32 is faster but less accurate, so you should use
-          float64 for numeric gradient checking.
-        - seed: If not None, then pass this random seed to the dropout layers.
-          This will make the dropout layers deteriminstic (the same mask on every
-          forward pass) so we can gradient check the model; the weights are then
+          this datatype. float32 is faster but less accurate; numeric gradient
+          checks need float64.
+        - seed: If not None, this random seed is passed to the dropout layers,
+          which makes them deterministic (the same mask on every forward pass)
+          so that the model can be gradient checked; the weights are then
           drawn from np.random.default_rng(seed). With None, weights and dropout masks
           come from NumPy's global generator (seeded by np.random.seed).
         - layers: Optional dict replacing functions of helpers.layers by name (see
@@ -223,20 +223,15 @@ class FullyConnectedNet:
                 self.params[f"gamma{i}"] = np.ones(fan_out)
                 self.params[f"beta{i}"] = np.zeros(fan_out)
 
-        # When using dropout we need to pass a dropout_param dictionary to each
-        # dropout layer so that the layer knows the dropout probability and the mode
-        # (train / test). You can pass the same dropout_param to each dropout layer.
+        # One dropout_param, shared by every dropout layer: loss() sets its mode.
         self.dropout_param = {}
         if self.use_dropout:
             self.dropout_param = {"mode": "train", "p": dropout_keep_ratio}
             if seed is not None:
                 self.dropout_param["seed"] = seed
 
-        # With batch normalization we need to keep track of running means and
-        # variances, so we need to pass a special bn_param object to each batch
-        # normalization layer. You should pass self.bn_params[0] to the forward pass
-        # of the first batch normalization layer, self.bn_params[1] to the forward
-        # pass of the second batch normalization layer, etc.
+        # One bn_param per normalization layer: self.bn_params[i] goes to layer i + 1 and keeps
+        # its running mean and variance (batchnorm), or its eps (layernorm).
         self.bn_params = []
         if self.normalization == "batchnorm":
             self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
