@@ -3,9 +3,11 @@
 #   ./setup_datasets.sh                         everything, from the canonical URLs
 #   ./setup_datasets.sh cifar10                 one dataset (cifar10 mnist styles coco imagenet_val squeezenet)
 #   ./setup_datasets.sh --from DIR [NAMES...]   copy from a local mirror instead of downloading
-#   ./setup_datasets.sh --list                  what is installed
-# Needs only Python 3 (the course environment's, when it exists).
+#   ./setup_datasets.sh --list                  what is installed (--verify: recompute every checksum)
+#   ./setup_datasets.sh --force cifar10         install again, e.g. to repair a damaged copy
+# Needs only Python 3 (the course environment's, when it exists). Relative paths are taken from
+# the directory you type the command in.
 set -euo pipefail
-cd "$(dirname "$0")"
-if [ -x .venv/bin/python ]; then PY=.venv/bin/python; else PY=python3; fi
-exec "$PY" helpers/data/fetch.py "$@"
+repo="$(cd "$(dirname "$0")" && pwd)"
+if [ -x "$repo/.venv/bin/python" ]; then PY="$repo/.venv/bin/python"; else PY=python3; fi
+exec "$PY" "$repo/helpers/data/fetch.py" "$@"

@@ -17,6 +17,8 @@ outside [0, 180) and no bin takes it), and its grayscale weights use 0.144 for b
 import numpy as np
 from tqdm.auto import tqdm
 
+from helpers._checks import check_ndim, check_shape, positive_int
+
 HOG_ORIENTATIONS = 9
 HOG_CELL = (8, 8)  # pixels per cell (rows, columns)
 GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601 luma
@@ -43,8 +45,7 @@ def extract_features(imgs, feature_fns, verbose=False):
     of all features for a single image.
     """
     imgs = np.asarray(imgs)
-    if imgs.ndim != 4:
-        raise ValueError(f"imgs must have shape (N, H, W, C), got {imgs.shape}")
+    check_ndim("imgs", imgs, 4, "(N, H, W, C)")
     if imgs.shape[0] == 0:
         raise ValueError(f"imgs must hold at least one image, got shape {imgs.shape}")
     if callable(feature_fns) or len(feature_fns) == 0 or not all(callable(fn) for fn in feature_fns):
@@ -158,10 +159,9 @@ def hog_picture(feat, n_cells, cell_pixels=16):
     """
     n_cells_y, n_cells_x = n_cells
     feat = np.asarray(feat, dtype=np.float64)
-    if feat.shape != (n_cells_y * n_cells_x * HOG_ORIENTATIONS,):
-        raise ValueError(f"feat must have shape ({n_cells_y * n_cells_x * HOG_ORIENTATIONS},) for "
-                         f"{n_cells_y}x{n_cells_x} cells of {HOG_ORIENTATIONS} bins, got {feat.shape}")
-    cells = feat.reshape(n_cells_y, n_cells_x, HOG_ORIENTATIONS)
+    check_shape("feat", feat, (n_cells_y * n_cells_x * HOG_ORIENTATIONS,),
+                f"for {n_cells_y}x{n_cells_x} cells of {HOG_ORIENTATIONS} bins")
+    cells = feat.reshape(n_cells_y, n_cells_x, HOG_ORIENTATIONS)  # (cell row, cell column, bin)
     # One stroke per bin: the pixels of a cell within half a pixel of the line through its
     # centre at the bin's middle angle (x to the right, y downwards, as in the image).
     centre = (cell_pixels - 1) / 2.0
@@ -169,8 +169,8 @@ def hog_picture(feat, n_cells, cell_pixels=16):
     angles = np.radians((np.arange(HOG_ORIENTATIONS) + 0.5) * 180.0 / HOG_ORIENTATIONS)
     off_line = np.abs(xx[None] * np.sin(angles)[:, None, None] - yy[None] * np.cos(angles)[:, None, None])
     strokes = (off_line <= 0.5 + 1e-9).astype(np.float64)  # (9, cell_pixels, cell_pixels); 1e-9: rounding
-    picture = np.einsum("yxb,bij->yixj", cells, strokes)
-    return picture.reshape(n_cells_y * cell_pixels, n_cells_x * cell_pixels)
+    picture = np.einsum("yxb,bij->yixj", cells, strokes)  # (n_cells_y, cell_pixels, n_cells_x, cell_pixels)
+    return picture.reshape(n_cells_y * cell_pixels, n_cells_x * cell_pixels)  # the cells side by side, one image
 
 
 def color_histogram_hsv(im, nbin=10, xmin=0, xmax=255, normalized=True):
@@ -193,8 +193,7 @@ def color_histogram_hsv(im, nbin=10, xmin=0, xmax=255, normalized=True):
     im = np.asarray(im)
     if im.ndim != 3 or im.shape[2] != 3:
         raise ValueError(f"im must have shape (H, W, 3), got {im.shape}")
-    if isinstance(nbin, bool) or not isinstance(nbin, (int, np.integer)) or nbin < 1:
-        raise ValueError(f"nbin must be a positive integer, got {nbin!r}")
+    nbin = positive_int("nbin", nbin)
     if not xmin < xmax:
         raise ValueError(f"xmin must be below xmax, got xmin={xmin}, xmax={xmax}")
     bins = np.linspace(xmin, xmax, nbin + 1)

@@ -4,6 +4,8 @@ from random import randrange
 
 import numpy as np
 
+from helpers._checks import check_shape, positive_int
+
 
 def rel_error(x, y):
     """
@@ -83,39 +85,6 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     return grad
 
 
-def eval_numerical_gradient_blobs(f, inputs, output, h=1e-5):
-    """
-    Numerical gradients of a function that reads `inputs` (arrays) and writes `output`
-    (an array), contracted with output.diffs. Used for layers that work in place.
-
-    Inputs:
-    - f: Function of the input arrays; fills `output.vals`
-    - inputs: Tuple of objects with `.vals` arrays
-    - output: Object with `.vals` and `.diffs` arrays
-
-    Returns:
-    - List of gradient arrays, one per input
-    """
-    numeric_diffs = []
-    for input_blob in inputs:
-        diff = np.zeros_like(input_blob.diffs)
-        it = np.nditer(input_blob.vals, flags=["multi_index"], op_flags=["readwrite"])
-        while not it.finished:
-            idx = it.multi_index
-            orig = input_blob.vals[idx]
-            input_blob.vals[idx] = orig + h
-            f(*(inputs + (output,)))
-            pos = np.copy(output.vals)
-            input_blob.vals[idx] = orig - h
-            f(*(inputs + (output,)))
-            neg = np.copy(output.vals)
-            input_blob.vals[idx] = orig
-            diff[idx] = np.sum((pos - neg) * output.diffs) / (2.0 * h)
-            it.iternext()
-        numeric_diffs.append(diff)
-    return numeric_diffs
-
-
 def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None, verbose=True):
     """
     Compare an analytic gradient with centered differences at a few random coordinates.
@@ -132,8 +101,8 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None, ver
     Returns:
     - errors: List of relative errors, one per checked coordinate
     """
-    if analytic_grad.shape != x.shape:
-        raise ValueError(f"analytic_grad must have shape {x.shape}, got {analytic_grad.shape}")
+    check_shape("analytic_grad", analytic_grad, x.shape)
+    num_checks = positive_int("num_checks", num_checks)
     rng = np.random.default_rng(seed) if seed is not None else None
     errors = []
     for _ in range(num_checks):

@@ -29,34 +29,7 @@ Two NumPy versions:
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-
-def im2col_output_shape(x_shape, field_height, field_width, padding=1, stride=1):
-    """
-    Validate an im2col geometry and return its output size.
-
-    Inputs:
-    - x_shape: Shape (N, C, H, W) of the image batch
-    - field_height, field_width: Size of the receptive field (positive integers)
-    - padding: Zero padding on each side of H and W (non-negative integer)
-    - stride: Distance between neighbouring receptive fields (positive integer)
-
-    Returns a tuple of:
-    - out_h, out_w: Number of window positions along H and W
-
-    Raises ValueError when x_shape is not 4-d, a parameter is out of range, or the
-    window is larger than the padded image.
-    """
-    if len(x_shape) != 4:
-        raise ValueError(f"x must have shape (N, C, H, W), got {tuple(x_shape)}")
-    for name, value, low in (("field_height", field_height, 1), ("field_width", field_width, 1),
-                             ("padding", padding, 0), ("stride", stride, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    H, W = x_shape[2] + 2 * padding, x_shape[3] + 2 * padding
-    if field_height > H or field_width > W:
-        raise ValueError(f"a {field_height}x{field_width} window must fit in the padded image {H}x{W} "
-                         f"(x {tuple(x_shape)} with padding {padding})")
-    return (H - field_height) // stride + 1, (W - field_width) // stride + 1
+from helpers._checks import check_shape, window_output_size
 
 
 def get_im2col_indices(x_shape, field_height, field_width, padding=1, stride=1):
@@ -73,16 +46,16 @@ def get_im2col_indices(x_shape, field_height, field_width, padding=1, stride=1):
     - j: Padded-image column of each entry, same shape as i
     so that x_padded[:, k, i, j] is cols of shape (N, C * field_height * field_width, out_h * out_w).
     """
-    out_h, out_w = im2col_output_shape(x_shape, field_height, field_width, padding, stride)
+    out_h, out_w = window_output_size(x_shape, field_height, field_width, padding, stride)
     C = x_shape[1]
     # Offsets inside the window (one per row), then the window origins (one per column).
     i0 = np.tile(np.repeat(np.arange(field_height), field_width), C)
     j0 = np.tile(np.arange(field_width), field_height * C)
     i1 = stride * np.repeat(np.arange(out_h), out_w)
     j1 = stride * np.tile(np.arange(out_w), out_h)
-    i = i0.reshape(-1, 1) + i1.reshape(1, -1)
-    j = j0.reshape(-1, 1) + j1.reshape(1, -1)
-    k = np.repeat(np.arange(C), field_height * field_width).reshape(-1, 1)
+    i = i0.reshape(-1, 1) + i1.reshape(1, -1)  # (C * fh * fw, 1) + (1, out_h * out_w)
+    j = j0.reshape(-1, 1) + j1.reshape(1, -1)  # likewise
+    k = np.repeat(np.arange(C), field_height * field_width).reshape(-1, 1)  # (C * fh * fw, 1)
     return k, i, j
 
 
@@ -124,9 +97,7 @@ def col2im_indices(cols, x_shape, field_height=3, field_width=3, padding=1, stri
     """
     N, C, H, W = x_shape
     k, i, j = get_im2col_indices(x_shape, field_height, field_width, padding, stride)
-    expected = (N,) + i.shape
-    if np.shape(cols) != expected:
-        raise ValueError(f"cols must have shape {expected} for x_shape {tuple(x_shape)}, got {np.shape(cols)}")
+    check_shape("cols", cols, (N, *i.shape), f"for x_shape {tuple(x_shape)}")
     x_padded = np.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=cols.dtype)
     # np.add.at accumulates over repeated indices, where `x_padded[...] += cols` would keep only one.
     np.add.at(x_padded, (slice(None), k, i, j), cols)
@@ -160,7 +131,7 @@ def im2col_strided(x, field_height, field_width, padding=1, stride=1, out=None):
       layout described in the module docstring
     """
     x = np.asarray(x)
-    out_h, out_w = im2col_output_shape(x.shape, field_height, field_width, padding, stride)
+    out_h, out_w = window_output_size(x.shape, field_height, field_width, padding, stride)
     N, C = x.shape[:2]
     shape = (N, C * field_height * field_width, out_h * out_w)
     if out is None:
@@ -170,6 +141,7 @@ def im2col_strided(x, field_height, field_width, padding=1, stride=1, out=None):
     p = padding
     x_padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), mode="constant") if p else x
     windows = _window_view(x_padded, field_height, field_width, stride, out_h, out_w)
+    # out viewed as (N, C, fh, fw, out_h, out_w)
     np.copyto(out.reshape(N, C, field_height, field_width, out_h, out_w), windows)
     return out
 
@@ -189,12 +161,10 @@ def col2im_strided(cols, x_shape, field_height=3, field_width=3, padding=1, stri
     Returns:
     - x: Array of shape x_shape
     """
-    out_h, out_w = im2col_output_shape(x_shape, field_height, field_width, padding, stride)
+    out_h, out_w = window_output_size(x_shape, field_height, field_width, padding, stride)
     N, C, H, W = x_shape
-    expected = (N, C * field_height * field_width, out_h * out_w)
-    if np.shape(cols) != expected:
-        raise ValueError(f"cols must have shape {expected} for x_shape {tuple(x_shape)}, got {np.shape(cols)}")
-    cols6 = cols.reshape(N, C, field_height, field_width, out_h, out_w)
+    check_shape("cols", cols, (N, C * field_height * field_width, out_h * out_w), f"for x_shape {tuple(x_shape)}")
+    cols6 = cols.reshape(N, C, field_height, field_width, out_h, out_w)  # (N, C, fh, fw, out_h, out_w)
     x_padded = np.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=cols.dtype)
     for i in range(field_height):
         for j in range(field_width):

@@ -62,11 +62,18 @@ def _check_array(name, array, ndim, whole):
                          f"of shape {np.shape(array)}")
     if array.dtype not in (np.float32, np.float64):
         raise ValueError(f"{name} must be float32 or float64, got {array.dtype}")
+    if array.size == 0:
+        raise ValueError(f"{name} must have at least one entry along every axis, got shape {array.shape}")
     if whole and not array.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous (use np.ascontiguousarray)")
     # No negative index: wraparound=False applies to Python sequences too.
     if array.strides[ndim - 1] != array.itemsize:
         raise ValueError(f"{name} must be contiguous along its last axis (use np.ascontiguousarray)")
+
+
+def _check_out(out):
+    if out is not None and not isinstance(out, np.ndarray):
+        raise ValueError(f"out must be a NumPy array (or None), got {type(out).__name__}")
 
 
 def im2col_cython(x, field_height, field_width, padding, stride, out=None):
@@ -86,6 +93,7 @@ def im2col_cython(x, field_height, field_width, padding, stride, out=None):
     - cols: Array of shape (N, C * field_height * field_width, out_h * out_w)
     """
     _check_array("x", x, 4, True)
+    _check_out(out)
     return _im2col(x, field_height, field_width, padding, stride, out)
 
 
@@ -159,6 +167,7 @@ def col2im_cython(cols, N, C, H, W, field_height, field_width, padding, stride, 
     - x: Array of shape (N, C, H, W)
     """
     _check_array("cols", cols, 3, False)
+    _check_out(out)
     return _col2im(cols, N, C, H, W, field_height, field_width, padding, stride, out)
 
 

@@ -6,6 +6,7 @@ run a network on a learner's own implementations of the layers instead of the re
 """
 
 from helpers import layers as reference_layers
+from helpers._checks import one_of
 
 NORMALIZATIONS = (None, "batchnorm", "layernorm")
 
@@ -16,25 +17,27 @@ LAYER_NAMES = (
 )
 
 
-def layer_table(overrides=None):
+def layer_table(overrides=None, names=LAYER_NAMES, modules=(reference_layers,)):
     """
-    The layer functions a network runs: those of helpers.layers, some possibly replaced.
+    The layer functions a network runs: the references, some possibly replaced.
 
     Inputs:
-    - overrides: Optional dict mapping names in LAYER_NAMES (e.g. 'batchnorm_forward') to
-      functions with the same signature, such as a learner's exercise functions
+    - overrides: Optional dict mapping some of `names` (e.g. 'batchnorm_forward') to functions
+      with the same signature, such as a learner's exercise functions
+    - names: The layer functions the network calls
+    - modules: Where the reference of each name is found (the first module that has it)
 
     Returns:
-    - table: dict mapping every name in LAYER_NAMES to the function to call
+    - table: dict mapping every name in `names` to the function to call
     """
     overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(LAYER_NAMES))
+    unknown = sorted(set(overrides) - set(names))
     if unknown:
-        raise ValueError(f"layers can only replace {LAYER_NAMES}, got unknown names {unknown}")
+        raise ValueError(f"layers can only replace {tuple(names)}, got unknown names {unknown}")
     for name, fn in overrides.items():
         if not callable(fn):
             raise ValueError(f"layers[{name!r}] must be a function, got {fn!r}")
-    table = {name: getattr(reference_layers, name) for name in LAYER_NAMES}
+    table = {name: next(getattr(m, name) for m in modules if hasattr(m, name)) for name in names}
     table.update(overrides)
     return table
 
@@ -79,11 +82,6 @@ def affine_relu_backward(dout, cache):
     return dx, dw, db
 
 
-def _check_normalization(normalization):
-    if normalization not in NORMALIZATIONS:
-        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
-
-
 def affine_norm_relu_forward(x, w, b, gamma, beta, norm_param, normalization, layers=None):
     """
     Convenience layer: affine transform, then batch or layer normalization, then a ReLU.
@@ -101,7 +99,7 @@ def affine_norm_relu_forward(x, w, b, gamma, beta, norm_param, normalization, la
     - out: Output from the ReLU, of shape (N, M)
     - cache: Object to give to the backward pass
     """
-    _check_normalization(normalization)
+    one_of("normalization", normalization, NORMALIZATIONS)
     layers = layers or layer_table()
     a, fc_cache = layers["affine_forward"](x, w, b)
     if normalization == "batchnorm":

@@ -9,54 +9,55 @@ expected and the received shape instead of a broadcast error deeper down.
 
 import numpy as np
 
-# ----------------------------------------------------------------------------- validation
+from helpers._checks import (
+    as_float_array,
+    check_labels,
+    check_ndim,
+    check_shape,
+    conv_geometry,
+    number_in,
+    one_of,
+    pool_geometry,
+    positive_int,
+    positive_number,
+)
+
+MODES = ("train", "test")
 
 
-def _as_float_array(name, value):
-    """Return `value` as a floating-point NumPy array (integers are promoted to float64)."""
-    array = np.asarray(value)
-    if array.dtype.kind not in "fiub":
-        raise ValueError(f"{name} must be a numeric array, got dtype {array.dtype}")
-    return array if array.dtype.kind == "f" else array.astype(np.float64)
-
-
-def _check_shape(name, array, expected):
-    """Raise a ValueError unless array.shape == expected."""
-    if array.shape != tuple(expected):
-        raise ValueError(f"{name} must have shape {tuple(expected)}, got {array.shape}")
+def _check_affine(x, w, b):
+    """x (N, d_1, ..., d_k), w (D, M) with D = d_1 * ... * d_k, b (M,), as float arrays."""
+    x, w, b = as_float_array("x", x), as_float_array("w", w), as_float_array("b", b)
+    check_ndim("w", w, 2, "(D, M)")
+    if x.ndim < 2 or int(np.prod(x.shape[1:])) != w.shape[0]:
+        raise ValueError(f"x must have shape (N, d_1, ..., d_k) with d_1 * ... * d_k = {w.shape[0]} to match "
+                         f"w {w.shape}, got {x.shape}")
+    check_shape("b", b, (w.shape[1],))
+    return x, w, b
 
 
 def _check_scores_and_labels(x, y):
-    """Validate class scores x of shape (N, C) and integer labels y of shape (N,) in [0, C)."""
-    x = _as_float_array("x", x)
-    if x.ndim != 2:
-        raise ValueError(f"x must be class scores of shape (N, C), got shape {x.shape}")
-    y = np.asarray(y)
-    if y.shape != (x.shape[0],):
-        raise ValueError(f"y must have shape ({x.shape[0]},) to match x {x.shape}, got {y.shape}")
-    if y.dtype.kind not in "iu":
-        raise ValueError(f"y must hold integer class labels, got dtype {y.dtype}")
-    if y.size and (y.min() < 0 or y.max() >= x.shape[1]):
-        raise ValueError(f"y must hold labels in [0, {x.shape[1]}), got values in [{y.min()}, {y.max()}]")
-    return x, y
+    """Class scores x of shape (N, C) and integer labels y of shape (N,) in 0..C-1."""
+    x = as_float_array("x", x)
+    check_ndim("x (class scores)", x, 2, "(N, C)")
+    if x.shape[0] == 0:
+        raise ValueError(f"x must hold at least one example (the loss is a mean over N >= 1), got shape {x.shape}")
+    return x, check_labels("y", y, num_classes=x.shape[1], n=x.shape[0])
 
 
-def _check_normalization_inputs(x, gamma, beta, layer):
-    """Validate x of shape (N, D) and gamma, beta of shape (D,) for batch/layer normalization."""
-    x = _as_float_array("x", x)
-    if x.ndim != 2:
-        raise ValueError(f"{layer}: x must have shape (N, D), got {x.shape}")
-    gamma = _as_float_array("gamma", gamma)
-    beta = _as_float_array("beta", beta)
-    _check_shape(f"{layer}: gamma", gamma, (x.shape[1],))
-    _check_shape(f"{layer}: beta", beta, (x.shape[1],))
-    return x, gamma, beta
+def _check_normalization(x, gamma, beta, eps, layer):
+    """x of shape (N, D), gamma and beta of shape (D,), eps > 0, for batch/layer normalization."""
+    x, gamma, beta = as_float_array("x", x), as_float_array("gamma", gamma), as_float_array("beta", beta)
+    check_ndim(f"{layer}: x", x, 2, "(N, D)")
+    check_shape(f"{layer}: gamma", gamma, (x.shape[1],))
+    check_shape(f"{layer}: beta", beta, (x.shape[1],))
+    return x, gamma, beta, positive_number(f"{layer}: eps", eps)
 
 
-def _check_eps(eps, layer):
-    if not np.isscalar(eps) or not eps > 0:
-        raise ValueError(f"{layer}: eps must be a positive number, got {eps!r}")
-    return eps
+def _check_dout(dout, shape, layer=None):
+    dout = as_float_array("dout", dout)
+    check_shape(f"{layer}: dout" if layer else "dout", dout, shape)
+    return dout
 
 
 # ----------------------------------------------------------------------------- affine and ReLU
@@ -79,19 +80,8 @@ def affine_forward(x, w, b):
     - out: output, of shape (N, M)
     - cache: (x, w, b)
     """
-    x = _as_float_array("x", x)
-    w = _as_float_array("w", w)
-    b = _as_float_array("b", b)
-    if w.ndim != 2:
-        raise ValueError(f"w must have shape (D, M), got {w.shape}")
-    if x.ndim < 2:
-        raise ValueError(f"x must have shape (N, d_1, ..., d_k), got {x.shape}")
-    D, M = w.shape
-    if int(np.prod(x.shape[1:])) != D:
-        raise ValueError(f"x must have shape (N, d_1, ..., d_k) with d_1 * ... * d_k = {D} to match "
-                         f"w {w.shape}, got {x.shape}")
-    _check_shape("b", b, (M,))
-    out = x.reshape(x.shape[0], D) @ w + b
+    x, w, b = _check_affine(x, w, b)
+    out = x.reshape(x.shape[0], -1) @ w + b  # (N, D) @ (D, M) + (M,) -> (N, M)
     cache = (x, w, b)
     return out, cache
 
@@ -113,10 +103,9 @@ def affine_backward(dout, cache):
     - db: Gradient with respect to b, of shape (M,)
     """
     x, w, _ = cache
-    dout = _as_float_array("dout", dout)
-    _check_shape("dout", dout, (x.shape[0], w.shape[1]))
-    dx = (dout @ w.T).reshape(x.shape)
-    dw = x.reshape(x.shape[0], -1).T @ dout
+    dout = _check_dout(dout, (x.shape[0], w.shape[1]))
+    dx = (dout @ w.T).reshape(x.shape)  # (N, D) -> (N, d_1, ..., d_k)
+    dw = x.reshape(x.shape[0], -1).T @ dout  # (D, N) @ (N, M)
     db = dout.sum(axis=0)
     return dx, dw, db
 
@@ -132,7 +121,7 @@ def relu_forward(x):
     - out: Output, of the same shape as x
     - cache: x
     """
-    x = _as_float_array("x", x)
+    x = as_float_array("x", x)
     out = np.maximum(x, 0)
     cache = x
     return out, cache
@@ -150,8 +139,7 @@ def relu_backward(dout, cache):
     - dx: Gradient with respect to x, of the same shape as x
     """
     x = cache
-    dout = _as_float_array("dout", dout)
-    _check_shape("dout", dout, x.shape)
+    dout = _check_dout(dout, x.shape)
     # The subgradient at exactly 0 is taken as 0, as PyTorch does.
     dx = dout * (x > 0)
     return dx
@@ -233,14 +221,14 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     Inputs:
     - x: Data of shape (N, D)
     - gamma: Scale parameter of shape (D,)
-    - beta: Shift paremeter of shape (D,)
+    - beta: Shift parameter of shape (D,)
     - bn_param: Dictionary with the following keys:
       - mode: 'train' or 'test'; required
       - eps: Constant for numeric stability (default 1e-5)
       - momentum: Constant for running mean / variance (default 0.9)
       - running_mean: Array of shape (D,) giving running mean of features
         (created as zeros on the first call)
-      - running_var Array of shape (D,) giving running variance of features
+      - running_var: Array of shape (D,) giving running variance of features
         (created as zeros on the first call)
       The running averages are updated in this dictionary in train mode.
 
@@ -252,25 +240,21 @@ def batchnorm_forward(x, gamma, beta, bn_param):
       In test mode: {'training': False, 'x_hat': (N, D) x normalized with the running averages,
       'inv_std': (D,) 1 / sqrt(running_var + eps), 'gamma': gamma}
     """
-    x, gamma, beta = _check_normalization_inputs(x, gamma, beta, "batchnorm_forward")
     if not isinstance(bn_param, dict) or "mode" not in bn_param:
         raise ValueError(f"bn_param must be a dict with a 'mode' key ('train' or 'test'), got {bn_param!r}")
-    mode = bn_param["mode"]
-    eps = _check_eps(bn_param.get("eps", 1e-5), "batchnorm_forward")
-    momentum = bn_param.get("momentum", 0.9)
-    if not np.isscalar(momentum) or not 0 <= momentum <= 1:
-        raise ValueError(f"batchnorm_forward: momentum must be in [0, 1], got {momentum!r}")
-
+    x, gamma, beta, eps = _check_normalization(x, gamma, beta, bn_param.get("eps", 1e-5), "batchnorm_forward")
+    mode = one_of("bn_param['mode']", bn_param["mode"], MODES)
+    momentum = number_in("batchnorm_forward: momentum", bn_param.get("momentum", 0.9), 0, 1)
     N, D = x.shape
     running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
     running_var = bn_param.get("running_var", np.zeros(D, dtype=x.dtype))
-    _check_shape("bn_param['running_mean']", np.asarray(running_mean), (D,))
-    _check_shape("bn_param['running_var']", np.asarray(running_var), (D,))
+    check_shape("bn_param['running_mean']", running_mean, (D,))
+    check_shape("bn_param['running_var']", running_var, (D,))
+    if mode == "train" and N < 2:
+        raise ValueError(f"batchnorm_forward: training needs a batch of at least 2 rows to estimate a "
+                         f"variance, got x of shape {x.shape}")
 
     if mode == "train":
-        if N < 2:
-            raise ValueError(f"batchnorm_forward: training needs a batch of at least 2 rows to estimate a "
-                             f"variance, got x of shape {x.shape}")
         mean = x.mean(axis=0)
         xmu = x - mean
         var = np.mean(xmu**2, axis=0)
@@ -282,7 +266,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
         cache = {"training": True, "x_hat": x_hat, "xmu": xmu, "std": std, "inv_std": inv_std,
                  "gamma": gamma}
-    elif mode == "test":
+    else:
         inv_std = 1.0 / np.sqrt(running_var + eps)
         x_hat = (x - running_mean) * inv_std
         out = gamma * x_hat + beta
@@ -290,15 +274,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         bn_param["running_var"] = running_var
         # At test time the statistics are constants, so the layer is a per-feature affine map.
         cache = {"training": False, "x_hat": x_hat, "inv_std": inv_std, "gamma": gamma}
-    else:
-        raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}")
     return out.astype(x.dtype, copy=False), cache
-
-
-def _check_normalization_dout(dout, cache, layer):
-    dout = _as_float_array("dout", dout)
-    _check_shape(f"{layer}: dout", dout, cache["x_hat"].shape)
-    return dout
 
 
 def _frozen_statistics_backward(dout, cache):
@@ -328,7 +304,7 @@ def batchnorm_backward(dout, cache):
     - dgamma: Gradient with respect to scale parameter gamma, of shape (D,)
     - dbeta: Gradient with respect to shift parameter beta, of shape (D,)
     """
-    dout = _check_normalization_dout(dout, cache, "batchnorm_backward")
+    dout = _check_dout(dout, cache["x_hat"].shape, "batchnorm_backward")
     if not cache["training"]:
         return _frozen_statistics_backward(dout, cache)
     x_hat, xmu, std, inv_std, gamma = (cache[k] for k in ("x_hat", "xmu", "std", "inv_std", "gamma"))
@@ -357,21 +333,21 @@ def batchnorm_backward(dout, cache):
 
 def batchnorm_backward_alt(dout, cache):
     """
-    Alternative backward pass for batch normalization: the gradients simplified on paper.
-
-    With x_hat the normalized input and inv_std = 1 / sqrt(var + eps),
-        dx = gamma * inv_std / N * (N * dout - sum(dout) - x_hat * sum(dout * x_hat))
-    where the sums run over the batch; the two sums are exactly dbeta and dgamma.
+    Alternative backward pass for batch normalization: the same gradients as
+    batchnorm_backward, with dx simplified on paper into one expression over whole
+    (N, D) arrays instead of a pass through the graph node by node.
 
     Inputs / outputs: Same as batchnorm_backward
     """
-    dout = _check_normalization_dout(dout, cache, "batchnorm_backward_alt")
+    dout = _check_dout(dout, cache["x_hat"].shape, "batchnorm_backward_alt")
     if not cache["training"]:
         return _frozen_statistics_backward(dout, cache)
     x_hat = cache["x_hat"]
     N = dout.shape[0]
     dbeta = dout.sum(axis=0)
     dgamma = np.sum(dout * x_hat, axis=0)
+    # x reaches x_hat directly, through the mean and through the variance; the last two paths
+    # contribute a sum over the batch each, and those sums are exactly dbeta and dgamma.
     dx = (cache["gamma"] * cache["inv_std"] / N) * (N * dout - dbeta - x_hat * dgamma)
     return dx, dgamma, dbeta
 
@@ -393,7 +369,7 @@ def layernorm_forward(x, gamma, beta, ln_param):
     Inputs:
     - x: Data of shape (N, D)
     - gamma: Scale parameter of shape (D,)
-    - beta: Shift paremeter of shape (D,)
+    - beta: Shift parameter of shape (D,)
     - ln_param: Dictionary with the following keys:
         - eps: Constant for numeric stability (default 1e-5)
       Other keys (such as 'mode') are ignored.
@@ -403,10 +379,9 @@ def layernorm_forward(x, gamma, beta, ln_param):
     - cache: {'x_hat': (N, D) normalized x, 'inv_std': (N, 1) 1 / sqrt(per-example variance + eps),
       'gamma': gamma}
     """
-    x, gamma, beta = _check_normalization_inputs(x, gamma, beta, "layernorm_forward")
     if not isinstance(ln_param, dict):
         raise ValueError(f"ln_param must be a dict (possibly empty), got {ln_param!r}")
-    eps = _check_eps(ln_param.get("eps", 1e-5), "layernorm_forward")
+    x, gamma, beta, eps = _check_normalization(x, gamma, beta, ln_param.get("eps", 1e-5), "layernorm_forward")
     # The same normalization as batchnorm, with the statistics taken over each row instead.
     xmu = x - x.mean(axis=1, keepdims=True)
     inv_std = 1.0 / np.sqrt(np.mean(xmu**2, axis=1, keepdims=True) + eps)
@@ -432,7 +407,7 @@ def layernorm_backward(dout, cache):
     - dgamma: Gradient with respect to scale parameter gamma, of shape (D,)
     - dbeta: Gradient with respect to shift parameter beta, of shape (D,)
     """
-    dout = _check_normalization_dout(dout, cache, "layernorm_backward")
+    dout = _check_dout(dout, cache["x_hat"].shape, "layernorm_backward")
     x_hat = cache["x_hat"]
     D = dout.shape[1]
     dbeta = dout.sum(axis=0)
@@ -467,30 +442,31 @@ def dropout_forward(x, dropout_param):
         for gradient checking but not in real networks. Without it the mask is
         drawn from NumPy's global generator (seeded by np.random.seed).
 
+    The mask keeps the units where u < p, for u = rng.random(x.shape) drawn with
+    rng = np.random.default_rng(seed) when dropout_param has a seed, and with
+    rng = np.random otherwise (so that a seeded mask is the same in every implementation).
+
     Outputs:
-    - out: Array of the same shape as x.
+    - out: Array of the same shape and dtype as x.
     - cache: mask. In training mode, the dropout mask (already divided by p) that
       was used to multiply the input, of the same shape as x; in test mode, None.
       (CS231n's cache also holds dropout_param; the mask alone determines the
       backward pass.)
     """
-    x = _as_float_array("x", x)
     if not isinstance(dropout_param, dict) or "p" not in dropout_param or "mode" not in dropout_param:
         raise ValueError(f"dropout_param must be a dict with keys 'p' (keep probability) and 'mode', "
                          f"got {dropout_param!r}")
-    p, mode = dropout_param["p"], dropout_param["mode"]
-    if not np.isscalar(p) or not 0 < p <= 1:
-        raise ValueError(f"dropout_param['p'] is the keep probability and must be in (0, 1], got {p!r}")
+    x = as_float_array("x", x)
+    p = number_in("dropout_param['p'] (the keep probability)", dropout_param["p"], 0, 1, low_open=True)
+    mode = one_of("dropout_param['mode']", dropout_param["mode"], MODES)
 
     if mode == "train":
         rng = np.random.default_rng(dropout_param["seed"]) if "seed" in dropout_param else np.random
         mask = ((rng.random(x.shape) < p) / p).astype(x.dtype)
         out = x * mask
-    elif mode == "test":
+    else:
         mask = None
         out = x
-    else:
-        raise ValueError(f"dropout_param['mode'] must be 'train' or 'test', got {mode!r}")
     cache = mask
     return out, cache
 
@@ -507,99 +483,17 @@ def dropout_backward(dout, cache):
     - dx: Gradient with respect to x, of the same shape as dout
     """
     mask = cache
-    dout = _as_float_array("dout", dout)
     if mask is None:
-        return dout
-    _check_shape("dout", dout, mask.shape)
-    return dout * mask
+        return as_float_array("dout", dout)
+    return _check_dout(dout, mask.shape) * mask
 
 
-# ---- convolutional layers ----
-#
+# ----------------------------------------------------------------------------- convolutional layers
 # Shapes follow CS231n: images are (N, C, H, W), filters (F, C, HH, WW). When a window does not
 # fit a whole number of times, i.e. (H + 2 * pad - HH) is not a multiple of stride, the output
 # size is floored, exactly as in PyTorch: the last rows/columns that no window reaches are simply
 # not used (and get zero gradient). Every implementation (naive, fast_layers, torch_layers)
-# follows the same rule and rejects the same bad input through the two checks below.
-
-
-def _positive_int(value, name):
-    """Return value as an int, or raise if it is not a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def check_conv_inputs(x, w, b, conv_param):
-    """
-    Validate the inputs of a convolution and compute its output size.
-
-    Inputs:
-    - x: Input data of shape (N, C, H, W)
-    - w: Filter weights of shape (F, C, HH, WW)
-    - b: Biases, of shape (F,)
-    - conv_param: Dictionary with 'stride' (positive int) and 'pad' (non-negative int)
-
-    Returns a tuple of:
-    - stride, pad: The validated integers
-    - H_out, W_out: Output height and width,
-      H_out = 1 + (H + 2 * pad - HH) // stride, W_out = 1 + (W + 2 * pad - WW) // stride
-
-    Raises ValueError naming the expected and the received value for a wrong ndim, a channel
-    or bias mismatch, a bad stride/pad, or a filter larger than the padded input.
-    """
-    x_shape, w_shape, b_shape = np.shape(x), np.shape(w), np.shape(b)
-    if len(x_shape) != 4:
-        raise ValueError(f"x must have shape (N, C, H, W), got {x_shape}")
-    if len(w_shape) != 4:
-        raise ValueError(f"w must have shape (F, C, HH, WW), got {w_shape}")
-    if w_shape[1] != x_shape[1]:
-        raise ValueError(f"w must have C = {x_shape[1]} channels like x {x_shape}, got w {w_shape}")
-    if b_shape != (w_shape[0],):
-        raise ValueError(f"b must have shape ({w_shape[0]},) matching w {w_shape}, got {b_shape}")
-    for key in ("stride", "pad"):
-        if key not in conv_param:
-            raise ValueError(f"conv_param must contain 'stride' and 'pad', got keys {sorted(conv_param)}")
-    stride = _positive_int(conv_param["stride"], "conv_param['stride']")
-    pad = conv_param["pad"]
-    if isinstance(pad, bool) or not isinstance(pad, (int, np.integer)) or pad < 0:
-        raise ValueError(f"conv_param['pad'] must be a non-negative integer, got {pad!r}")
-    pad = int(pad)
-    H, W = x_shape[2] + 2 * pad, x_shape[3] + 2 * pad
-    HH, WW = w_shape[2], w_shape[3]
-    if HH < 1 or WW < 1 or HH > H or WW > W:
-        raise ValueError(f"filter {HH}x{WW} must fit in the padded input {H}x{W} "
-                         f"(x {x_shape} with pad {pad})")
-    return stride, pad, 1 + (H - HH) // stride, 1 + (W - WW) // stride
-
-
-def check_pool_inputs(x, pool_param):
-    """
-    Validate the inputs of a max pooling layer and compute its output size.
-
-    Inputs:
-    - x: Input data of shape (N, C, H, W)
-    - pool_param: Dictionary with positive integers 'pool_height', 'pool_width' and 'stride'
-
-    Returns a tuple of:
-    - pool_height, pool_width, stride: The validated integers
-    - H_out, W_out: Output height and width,
-      H_out = 1 + (H - pool_height) // stride, W_out = 1 + (W - pool_width) // stride
-
-    Raises ValueError for a wrong ndim, a missing or non-positive parameter, or a window
-    larger than the input.
-    """
-    x_shape = np.shape(x)
-    if len(x_shape) != 4:
-        raise ValueError(f"x must have shape (N, C, H, W), got {x_shape}")
-    keys = ("pool_height", "pool_width", "stride")
-    if any(key not in pool_param for key in keys):
-        raise ValueError(f"pool_param must contain {keys}, got keys {sorted(pool_param)}")
-    ph, pw, stride = (_positive_int(pool_param[key], f"pool_param['{key}']") for key in keys)
-    H, W = x_shape[2], x_shape[3]
-    if ph > H or pw > W:
-        raise ValueError(f"pooling window {ph}x{pw} must fit in the input {H}x{W} (x {x_shape})")
-    return ph, pw, stride, 1 + (H - ph) // stride, 1 + (W - pw) // stride
+# takes its geometry from helpers._checks.conv_geometry / pool_geometry.
 
 
 def conv_forward_naive(x, w, b, conv_param):
@@ -620,8 +514,7 @@ def conv_forward_naive(x, w, b, conv_param):
       - 'pad': The number of pixels that will be used to zero-pad the input.
 
     During padding, 'pad' zeros are placed symmetrically (i.e. equally on both sides)
-    along the height and width axes of the input. Be careful not to modify the original
-    input x directly.
+    along the height and width axes of the input; x itself is left unchanged.
 
     Returns a tuple of:
     - out: Output data, of shape (N, F, H', W') where H' and W' are given by
@@ -629,7 +522,7 @@ def conv_forward_naive(x, w, b, conv_param):
       W' = 1 + (W + 2 * pad - WW) // stride
     - cache: (x, w, b, conv_param)
     """
-    stride, pad, H_out, W_out = check_conv_inputs(x, w, b, conv_param)
+    stride, pad, H_out, W_out = conv_geometry(np.shape(x), np.shape(w), np.shape(b), conv_param)
     N, F = x.shape[0], w.shape[0]
     HH, WW = w.shape[2], w.shape[3]
     x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="constant")
@@ -660,11 +553,10 @@ def conv_backward_naive(dout, cache):
     - db: Gradient with respect to b, of shape (F,)
     """
     x, w, b, conv_param = cache
-    stride, pad, H_out, W_out = check_conv_inputs(x, w, b, conv_param)
+    stride, pad, H_out, W_out = conv_geometry(x.shape, w.shape, b.shape, conv_param)
     N, F = x.shape[0], w.shape[0]
     HH, WW = w.shape[2], w.shape[3]
-    if dout.shape != (N, F, H_out, W_out):
-        raise ValueError(f"dout must have shape {(N, F, H_out, W_out)}, got {dout.shape}")
+    check_shape("dout", dout, (N, F, H_out, W_out))
     x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="constant")
     dx_pad = np.zeros_like(x_pad, dtype=np.result_type(x, w, dout))
     dw = np.zeros_like(w, dtype=dx_pad.dtype)
@@ -695,7 +587,7 @@ def max_pool_forward_naive(x, pool_param):
       - 'pool_width': The width of each pooling region
       - 'stride': The distance between adjacent pooling regions
 
-    No padding is necessary here.
+    There is no padding.
 
     Returns a tuple of:
     - out: Output data, of shape (N, C, H', W') where H' and W' are given by
@@ -703,7 +595,7 @@ def max_pool_forward_naive(x, pool_param):
       W' = 1 + (W - pool_width) // stride
     - cache: (x, pool_param)
     """
-    ph, pw, stride, H_out, W_out = check_pool_inputs(x, pool_param)
+    ph, pw, stride, H_out, W_out = pool_geometry(np.shape(x), pool_param)
     N, C = x.shape[:2]
     out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
     for n in range(N):
@@ -731,10 +623,9 @@ def max_pool_backward_naive(dout, cache):
     - dx: Gradient with respect to x, of shape (N, C, H, W)
     """
     x, pool_param = cache
-    ph, pw, stride, H_out, W_out = check_pool_inputs(x, pool_param)
+    ph, pw, stride, H_out, W_out = pool_geometry(x.shape, pool_param)
     N, C = x.shape[:2]
-    if dout.shape != (N, C, H_out, W_out):
-        raise ValueError(f"dout must have shape {(N, C, H_out, W_out)}, got {dout.shape}")
+    check_shape("dout", dout, (N, C, H_out, W_out))
     dx = np.zeros_like(x, dtype=np.result_type(x, dout))
     for n in range(N):
         for c in range(C):
@@ -766,19 +657,18 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
         momentum=1 means that new information is never incorporated. The
         default of momentum=0.9 should work well in most situations.
       - running_mean: Array of shape (C,) giving running mean of features
-      - running_var Array of shape (C,) giving running variance of features
+      - running_var: Array of shape (C,) giving running variance of features
 
     Returns a tuple of:
     - out: Output data, of shape (N, C, H, W)
     - cache: Values needed for the backward pass
     """
-    if np.ndim(x) != 4:
-        raise ValueError(f"x must have shape (N, C, H, W), got {np.shape(x)}")
+    check_ndim("x", x, 4, "(N, C, H, W)")
     N, C, H, W = x.shape
-    # Move channels last so each row of the (N*H*W, C) matrix is one "example".
-    x_rows = x.transpose(0, 2, 3, 1).reshape(-1, C)
+    # Channels last, so that each row of the matrix is one "example" of C features.
+    x_rows = x.transpose(0, 2, 3, 1).reshape(-1, C)  # (N * H * W, C)
     out_rows, cache = batchnorm_forward(x_rows, gamma, beta, bn_param)
-    out = out_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    out = out_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)  # (N, C, H, W)
     return out, cache
 
 
@@ -795,12 +685,11 @@ def spatial_batchnorm_backward(dout, cache):
     - dgamma: Gradient with respect to scale parameter, of shape (C,)
     - dbeta: Gradient with respect to shift parameter, of shape (C,)
     """
-    if np.ndim(dout) != 4:
-        raise ValueError(f"dout must have shape (N, C, H, W), got {np.shape(dout)}")
+    check_ndim("dout", dout, 4, "(N, C, H, W)")
     N, C, H, W = dout.shape
-    dout_rows = dout.transpose(0, 2, 3, 1).reshape(-1, C)
+    dout_rows = dout.transpose(0, 2, 3, 1).reshape(-1, C)  # (N * H * W, C)
     dx_rows, dgamma, dbeta = batchnorm_backward_alt(dout_rows, cache)
-    dx = dx_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    dx = dx_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)  # (N, C, H, W)
     return dx, dgamma, dbeta
 
 
@@ -817,7 +706,7 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     - x: Input data of shape (N, C, H, W)
     - gamma: Scale parameter, of shape (1, C, 1, 1)
     - beta: Shift parameter, of shape (1, C, 1, 1)
-    - G: Integer number of groups to split into, should be a divisor of C
+    - G: Integer number of groups to split into, a divisor of C
     - gn_param: Dictionary with the following keys:
       - eps: Constant for numeric stability
 
@@ -825,20 +714,19 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     - out: Output data, of shape (N, C, H, W)
     - cache: Values needed for the backward pass
     """
-    if np.ndim(x) != 4:
-        raise ValueError(f"x must have shape (N, C, H, W), got {np.shape(x)}")
+    x = as_float_array("x", x)
+    check_ndim("x", x, 4, "(N, C, H, W)")
     N, C, H, W = x.shape
-    G = _positive_int(G, "G")
+    G = positive_int("G", G)
     if C % G != 0:
         raise ValueError(f"G must divide the number of channels C = {C}, got G = {G}")
-    for name, param in (("gamma", gamma), ("beta", beta)):
-        if np.shape(param) != (1, C, 1, 1):
-            raise ValueError(f"{name} must have shape (1, {C}, 1, 1), got {np.shape(param)}")
-    eps = gn_param.get("eps", 1e-5)
-    x_groups = x.reshape(N, G, -1)
+    check_shape("gamma", gamma, (1, C, 1, 1))
+    check_shape("beta", beta, (1, C, 1, 1))
+    eps = positive_number("gn_param['eps']", gn_param.get("eps", 1e-5))
+    x_groups = x.reshape(N, G, -1)  # (N, G, C // G * H * W)
     mean = x_groups.mean(axis=2, keepdims=True)
     inv_std = 1.0 / np.sqrt(x_groups.var(axis=2, keepdims=True) + eps)
-    x_hat = ((x_groups - mean) * inv_std).reshape(N, C, H, W)
+    x_hat = ((x_groups - mean) * inv_std).reshape(N, C, H, W)  # (N, C, H, W)
     out = gamma * x_hat + beta
     cache = (x_hat, inv_std, gamma, G)
     return out, cache
@@ -858,16 +746,15 @@ def spatial_groupnorm_backward(dout, cache):
     - dbeta: Gradient with respect to shift parameter, of shape (1, C, 1, 1)
     """
     x_hat, inv_std, gamma, G = cache
-    if np.shape(dout) != x_hat.shape:
-        raise ValueError(f"dout must have shape {x_hat.shape}, got {np.shape(dout)}")
+    check_shape("dout", dout, x_hat.shape)
     N = dout.shape[0]
     dgamma = np.sum(dout * x_hat, axis=(0, 2, 3), keepdims=True)
     dbeta = np.sum(dout, axis=(0, 2, 3), keepdims=True)
     # Within a group this is the layer-norm gradient: each group of M values was
     # normalized by its own mean and standard deviation.
-    dx_hat = (dout * gamma).reshape(N, G, -1)
-    x_hat_groups = x_hat.reshape(N, G, -1)
+    dx_hat = (dout * gamma).reshape(N, G, -1)  # (N, G, M), M = C // G * H * W
+    x_hat_groups = x_hat.reshape(N, G, -1)  # (N, G, M)
     M = dx_hat.shape[2]
     dx = (inv_std / M) * (M * dx_hat - dx_hat.sum(axis=2, keepdims=True)
                           - x_hat_groups * np.sum(dx_hat * x_hat_groups, axis=2, keepdims=True))
-    return dx.reshape(dout.shape), dgamma, dbeta
+    return dx.reshape(dout.shape), dgamma, dbeta  # dx (N, G, M) -> (N, C, H, W)

@@ -22,9 +22,14 @@ The rules keep the CS231n conventions (a config dictionary per parameter, defaul
 and formulas as in the assignment), so the Solver can use any of them by name.
 They never modify w, dw or the arrays of the config passed in: the returned config
 is a new dictionary holding new state arrays, which lets a caller keep a snapshot.
+
+Every trainer of the course (Solver, LinearClassifier.train, ...) raises TrainingDivergedError,
+defined here, when the loss stops being a finite number.
 """
 
 import numpy as np
+
+from helpers._checks import as_float_array, non_negative_number, number_in, positive_number
 
 # Hyperparameter defaults of each rule (the CS231n values) and the state keys it keeps.
 DEFAULTS = {
@@ -42,10 +47,32 @@ STATE_KEYS = {
 UPDATE_RULES = tuple(DEFAULTS)
 
 
+def get_update_rule(rule):
+    """
+    An update rule given by name (one of UPDATE_RULES) or as a function with the same
+    interface, such as a notebook's own.
+
+    Returns a tuple of:
+    - update: The function
+    - name: Its name, for messages and checkpoints
+    """
+    if callable(rule):
+        return rule, getattr(rule, "__name__", type(rule).__name__)
+    if isinstance(rule, str) and rule in UPDATE_RULES:
+        return globals()[rule], rule
+    raise ValueError(f"Invalid update_rule {rule!r}; use one of {list(UPDATE_RULES)} "
+                     "or a function update(w, dw, config) -> (next_w, config)")
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Raised by a trainer when the training loss becomes NaN or infinite (usually: the learning
+    rate, or the initial weight scale, is too large)."""
+
+
 def _prepare(rule, w, dw, config):
     """Check the inputs of an update rule and return a new config with its defaults filled in."""
-    w = np.asarray(w)
-    dw = np.asarray(dw)
+    w = as_float_array(f"{rule}: w", w)
+    dw = as_float_array(f"{rule}: dw", dw)
     if w.shape != dw.shape:
         raise ValueError(f"{rule}: dw must have the shape of w {w.shape}, got {dw.shape}")
     if config is None:
@@ -58,12 +85,12 @@ def _prepare(rule, w, dw, config):
         raise ValueError(f"{rule}: unknown config keys {unknown}; {rule} accepts {sorted(known)}")
     config = {**DEFAULTS[rule], **config}
     for key in DEFAULTS[rule]:
-        value = config[key]
-        if not np.isscalar(value) or not np.isfinite(value) or value < 0:
-            raise ValueError(f"{rule}: {key} must be a finite number >= 0, got {value!r}")
-    for key in ("momentum", "decay_rate", "beta1", "beta2"):
-        if key in config and not config[key] < 1:
-            raise ValueError(f"{rule}: {key} must be in [0, 1), got {config[key]!r}")
+        if key in ("momentum", "decay_rate", "beta1", "beta2"):
+            number_in(f"{rule}: {key}", config[key], 0, 1, high_open=True)
+        elif key == "epsilon":  # it keeps a division by a zero second moment finite
+            positive_number(f"{rule}: {key}", config[key])
+        else:
+            non_negative_number(f"{rule}: {key}", config[key])
     for key in STATE_KEYS[rule]:
         if key in config and key != "t" and np.shape(config[key]) != w.shape:
             raise ValueError(f"{rule}: config['{key}'] must have the shape of w {w.shape}, "
@@ -76,7 +103,7 @@ def sgd(w, dw, config=None):
     Performs vanilla stochastic gradient descent.
 
     config format:
-    - learning_rate: Scalar learning rate.
+    - learning_rate: Scalar learning rate (default 1e-2).
 
     Inputs:
     - w: Array of weights, any shape
@@ -101,8 +128,8 @@ def sgd_momentum(w, dw, config=None):
         next_w = w + v
 
     config format:
-    - learning_rate: Scalar learning rate.
-    - momentum: Scalar between 0 and 1 giving the momentum value.
+    - learning_rate: Scalar learning rate (default 1e-2).
+    - momentum: Scalar between 0 and 1 giving the momentum value (default 0.9).
       Setting momentum = 0 reduces to sgd.
     - velocity: A numpy array of the same shape as w and dw used to store a
       moving average of the gradients (zeros when missing).
@@ -135,10 +162,10 @@ def rmsprop(w, dw, config=None):
         next_w = w - learning_rate * dw / (sqrt(cache) + epsilon)
 
     config format:
-    - learning_rate: Scalar learning rate.
+    - learning_rate: Scalar learning rate (default 1e-2).
     - decay_rate: Scalar between 0 and 1 giving the decay rate for the squared
-      gradient cache.
-    - epsilon: Small scalar used for smoothing to avoid dividing by zero.
+      gradient cache (default 0.99).
+    - epsilon: Small scalar used for smoothing to avoid dividing by zero (default 1e-8).
     - cache: Moving average of second moments of gradients, same shape as w
       (zeros when missing).
 
@@ -173,10 +200,10 @@ def adam(w, dw, config=None):
         next_w = w - learning_rate * (m / (1 - beta1**t)) / (sqrt(v / (1 - beta2**t)) + epsilon)
 
     config format:
-    - learning_rate: Scalar learning rate.
-    - beta1: Decay rate for moving average of first moment of gradient.
-    - beta2: Decay rate for moving average of second moment of gradient.
-    - epsilon: Small scalar used for smoothing to avoid dividing by zero.
+    - learning_rate: Scalar learning rate (default 1e-3).
+    - beta1: Decay rate for moving average of first moment of gradient (default 0.9).
+    - beta2: Decay rate for moving average of second moment of gradient (default 0.999).
+    - epsilon: Small scalar used for smoothing to avoid dividing by zero (default 1e-8).
     - m: Moving average of gradient, same shape as w (zeros when missing).
     - v: Moving average of squared gradient, same shape as w (zeros when missing).
     - t: Iteration number (0 when missing).

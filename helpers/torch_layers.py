@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from helpers.layers import check_conv_inputs, check_pool_inputs
+from helpers._checks import check_shape, conv_geometry, pool_geometry
 
 
 def available_devices():
@@ -44,12 +44,6 @@ def available_devices():
 def default_device():
     """'cuda' when a CUDA GPU is available, else 'cpu'."""
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _shape_stand_in(value):
-    """A zero-memory NumPy array with the shape of an array or tensor, for the shared shape checks."""
-    shape = tuple(value.shape) if torch.is_tensor(value) else np.shape(value)
-    return np.broadcast_to(np.empty((), dtype=np.float32), shape)
 
 
 def _common_dtype(values):
@@ -95,8 +89,7 @@ def _result(tensor, as_numpy):
 def _autograd_backward(dout, cache):
     """Gradients of the cached inputs, given the upstream gradient of the cached output."""
     out, leaves, as_numpy = cache
-    if tuple(np.shape(dout) if not torch.is_tensor(dout) else dout.shape) != tuple(out.shape):
-        raise ValueError(f"dout must have shape {tuple(out.shape)}, got {tuple(np.shape(dout))}")
+    check_shape("dout", dout, tuple(out.shape))
     if not torch.is_tensor(dout):
         dout = torch.from_numpy(np.ascontiguousarray(dout))
     dout = dout.to(device=out.device, dtype=out.dtype)
@@ -122,13 +115,13 @@ def conv_forward_unfold(x, w, b, conv_param, device=None):
       (W' likewise); NumPy if x is NumPy, else a tensor on the compute device
     - cache: The recorded graph, for conv_backward_unfold (or conv_backward_torch)
     """
-    stride, pad, H_out, W_out = check_conv_inputs(*map(_shape_stand_in, (x, w, b)), conv_param)
+    stride, pad, H_out, W_out = conv_geometry(np.shape(x), np.shape(w), np.shape(b), conv_param)
     (xt, wt, bt), as_numpy = _as_leaves((x, w, b), device)
     N, num_filters, HH, WW = xt.shape[0], wt.shape[0], wt.shape[2], wt.shape[3]
     with torch.enable_grad():
-        cols = F.unfold(xt, (HH, WW), padding=pad, stride=stride)
-        out = wt.reshape(num_filters, -1) @ cols + bt.reshape(1, -1, 1)
-        out = out.reshape(N, num_filters, H_out, W_out)
+        cols = F.unfold(xt, (HH, WW), padding=pad, stride=stride)  # (N, C * HH * WW, H' * W')
+        out = wt.reshape(num_filters, -1) @ cols + bt.reshape(1, -1, 1)  # (F, K) @ (N, K, P) -> (N, F, P)
+        out = out.reshape(N, num_filters, H_out, W_out)  # (N, F, H', W')
     cache = (out, (xt, wt, bt), as_numpy)
     return _result(out, as_numpy), cache
 
@@ -149,7 +142,7 @@ def conv_forward_torch(x, w, b, conv_param, device=None):
     - out: Output data, of shape (N, F, H', W'); NumPy if x is NumPy, else a tensor
     - cache: The recorded graph, for conv_backward_torch
     """
-    stride, pad, _, _ = check_conv_inputs(*map(_shape_stand_in, (x, w, b)), conv_param)
+    stride, pad, _, _ = conv_geometry(np.shape(x), np.shape(w), np.shape(b), conv_param)
     (xt, wt, bt), as_numpy = _as_leaves((x, w, b), device)
     with torch.enable_grad():
         out = F.conv2d(xt, wt, bt, stride=stride, padding=pad)
@@ -204,7 +197,7 @@ def max_pool_forward_torch(x, pool_param, device=None):
       (W' likewise); NumPy if x is NumPy, else a tensor
     - cache: The recorded graph, for max_pool_backward_torch
     """
-    ph, pw, stride, _, _ = check_pool_inputs(_shape_stand_in(x), pool_param)
+    ph, pw, stride, _, _ = pool_geometry(np.shape(x), pool_param)
     (xt,), as_numpy = _as_leaves((x,), device)
     with torch.enable_grad():
         out = F.max_pool2d(xt, (ph, pw), stride=stride)

@@ -1,9 +1,14 @@
 """Pictures the notebooks show: image grids, examples per class, class templates, curves."""
 
+import io
 from math import ceil, sqrt
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from PIL import Image
+
+PALETTE_COLORS = 128  # colours of a saved full-scale figure
 
 
 def visualize_grid(Xs, ubound=255.0, padding=1):
@@ -72,7 +77,7 @@ def plot_class_templates(W, classes, image_shape=(32, 32, 3)):
     W = np.asarray(W)
     if W.shape[0] not in (D, D + 1) or W.shape[1] != len(classes):
         raise ValueError(f"W must have shape ({D}[+1], {len(classes)}), got {W.shape}")
-    templates = W[:D].T.reshape(len(classes), *image_shape)
+    templates = W[:D].T.reshape(len(classes), *image_shape)  # (C, *image_shape): one image per class
     low, high = templates.min(), templates.max()
     fig, axes = plt.subplots(1, len(classes), figsize=(1.3 * len(classes), 1.8))
     for ax, name, template in zip(axes, classes, templates, strict=True):
@@ -114,6 +119,88 @@ def plot_training_curves(loss_history, train_acc_history=None, val_acc_history=N
     return fig
 
 
+def plot_solver_histories(runs, title=None):
+    """
+    Compare training runs side by side: the training loss per iteration, and the training
+    and validation accuracy per epoch, one curve per run.
+
+    Inputs:
+    - runs: Dict label -> an object with loss_history, train_acc_history and
+      val_acc_history (a Solver after training)
+    - title: Optional figure title
+
+    Returns:
+    - The figure.
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for label, run in runs.items():
+        axes[0].plot(run.loss_history, "o", ms=2, alpha=0.6, label=label)
+        axes[1].plot(run.train_acc_history, "-o", label=label)
+        axes[2].plot(run.val_acc_history, "-o", label=label)
+    for ax, name, xlabel in zip(axes, ("training loss", "training accuracy", "validation accuracy"),
+                                ("iteration", "epoch", "epoch"), strict=True):
+        ax.set_title(name)
+        ax.set_xlabel(xlabel)
+        ax.legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_weight_scale_sweep(weight_scales, sweeps, title=None):
+    """
+    Best validation accuracy, best training accuracy and final training loss against the
+    initial weight scale (log axes), one curve per sweep.
+
+    Inputs:
+    - weight_scales: Sequence of S weight scales
+    - sweeps: Dict label -> dict with lists 'best_val_acc', 'best_train_acc' and 'final_loss'
+      of length S (as returned by helpers.experiments.weight_scale_sweep)
+    - title: Optional figure title
+
+    Returns:
+    - The figure.
+    """
+    keys = ("best_val_acc", "best_train_acc", "final_loss")
+    names = ("best validation accuracy", "best training accuracy", "final training loss")
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for label, results in sweeps.items():
+        for ax, key in zip(axes, keys, strict=True):
+            if len(results[key]) != len(weight_scales):
+                raise ValueError(f"sweeps[{label!r}][{key!r}] has {len(results[key])} values for "
+                                 f"{len(weight_scales)} weight scales")
+            ax.semilogx(weight_scales, results[key], "-o", label=label)
+    for ax, name in zip(axes, names, strict=True):
+        ax.set_title(f"{name} vs weight scale")
+        ax.set_xlabel("weight initialization scale")
+        ax.legend(fontsize="small")
+    axes[2].set_yscale("log")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def imshow_no_ax(img, normalize=True):
+    """
+    Show one image on the current axes, without the axes' ticks and frame.
+
+    Inputs:
+    - img: Array of shape (H, W) or (H, W, 3), pixel values 0..255 unless normalize is set
+    - normalize: Stretch the values linearly to 0..255 first (for filter responses,
+      whose range is arbitrary)
+    """
+    img = np.asarray(img, dtype=np.float64)
+    if img.ndim not in (2, 3):
+        raise ValueError(f"img must have shape (H, W) or (H, W, 3), got {img.shape}")
+    if normalize:
+        low, high = img.min(), img.max()
+        img = 255.0 * (img - low) / max(high - low, 1e-12)
+    plt.imshow(np.clip(img, 0, 255).astype("uint8"))
+    plt.gca().axis("off")
+
+
 def show_net_weights(W1, image_shape=(32, 32, 3), title=None):
     """
     Show the first-layer weights of a network as images, one tile per hidden unit.
@@ -127,7 +214,7 @@ def show_net_weights(W1, image_shape=(32, 32, 3), title=None):
     D = int(np.prod(image_shape))
     if W1.ndim != 2 or W1.shape[0] != D:
         raise ValueError(f"W1 must have shape ({D}, H) for images of shape {image_shape}, got {W1.shape}")
-    tiles = W1.T.reshape(W1.shape[1], *image_shape)
+    tiles = W1.T.reshape(W1.shape[1], *image_shape)  # (H, *image_shape): one image per hidden unit
     fig, ax = plt.subplots(figsize=(6, 6))
     ax.imshow(visualize_grid(tiles, padding=3).astype("uint8"))
     ax.axis("off")
@@ -175,3 +262,41 @@ def plot_hyperparameter_search(results, title=None):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def full_scale_figure(fig, path, full_scale, dpi=60):
+    """
+    Pair a live figure with its full-scale version, for effects the quick scale is too small
+    to show. At the full scale, save `fig` to `path` as a small PNG (committed with the
+    course, so `make run SCALE=full` regenerates it); at the quick scale, draw the PNG the
+    last full-scale run saved, titled as such (nothing when there is none yet).
+
+    Inputs:
+    - fig: The live matplotlib figure
+    - path: Where the PNG lives, e.g. "figures/knn_cross_validation.png" (relative to the notebook)
+    - full_scale: True when the notebook runs at the full scale
+    - dpi: Resolution of the saved PNG
+
+    Returns:
+    - The figure showing the saved PNG at the quick scale, else None
+    """
+    path = Path(path)
+    if full_scale:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi)
+        # An adaptive palette keeps pictures of noisy weights small; plots lose nothing visible.
+        Image.open(buffer).convert("RGB").quantize(colors=PALETTE_COLORS).save(path, optimize=True)
+        print(f"saved the full-scale figure to {path}")
+        return None
+    if not path.exists():
+        print(f"(no full-scale figure at {path} yet: `make run SCALE=full` saves it)")
+        return None
+    image = plt.imread(path)
+    width, height = fig.get_size_inches()
+    shown, ax = plt.subplots(figsize=(width, height))
+    ax.imshow(image)
+    ax.axis("off")
+    ax.set_title("The same figure at the full scale (saved by `make run SCALE=full`)", fontsize=10)
+    shown.tight_layout()
+    return shown

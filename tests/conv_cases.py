@@ -1,4 +1,6 @@
-"""Random convolution inputs shared by the conv, fast-layer and torch-layer tests."""
+"""Random convolution inputs and the naive reference layers, shared by the conv, fast-layer and torch-layer tests."""
+
+from helpers import layers
 
 
 def random_conv_case(rng, max_size=10):
@@ -14,3 +16,23 @@ def random_conv_case(rng, max_size=10):
     w = rng.standard_normal((F_, C, HH, WW))
     b = rng.standard_normal(F_)
     return x, w, b, {"stride": stride, "pad": pad}
+
+
+def random_pool_case(rng, N=None, C=None, max_size=10):
+    """Random max pooling: any window that fits, strides 1-3. Returns x (N, C, H, W) and pool_param."""
+    H, W = int(rng.integers(2, max_size)), int(rng.integers(2, max_size))
+    pool_param = {"pool_height": int(rng.integers(1, H + 1)), "pool_width": int(rng.integers(1, W + 1)),
+                  "stride": int(rng.integers(1, 4))}
+    N = N or int(rng.integers(1, 4))
+    C = C or int(rng.integers(1, 4))
+    return rng.standard_normal((N, C, H, W)), pool_param
+
+
+def naive_conv(conv_param):
+    """The naive convolution as a (forward(x, w, b), backward) pair: the oracle of every fast path."""
+    return (lambda x, w, b: layers.conv_forward_naive(x, w, b, conv_param)), layers.conv_backward_naive
+
+
+def naive_pool(pool_param):
+    """The naive max pooling as a (forward(x), backward) pair."""
+    return (lambda x: layers.max_pool_forward_naive(x, pool_param)), layers.max_pool_backward_naive

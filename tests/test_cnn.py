@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from oracles import check_loss
 
 from helpers import layer_utils, layers
 from helpers.classifiers.cnn import ThreeLayerConvNet
@@ -58,18 +59,16 @@ def test_gradients_match_numerical_gradients(reg):
 def test_loss_and_gradients_match_pytorch():
     X, y = _tiny_data(num_inputs=5, seed=3)
     model = _tiny_model(reg=0.1, seed=4)
-    loss, grads = model.loss(X, y)
-    p = {k: torch.tensor(v, requires_grad=True) for k, v in model.params.items()}
-    h = torch.nn.functional.conv2d(torch.tensor(X), p["W1"], p["b1"], padding=1)
-    h = torch.nn.functional.max_pool2d(torch.relu(h), 2)
-    h = torch.relu(h.flatten(1) @ p["W2"] + p["b2"])
-    scores = h @ p["W3"] + p["b3"]
-    expected = torch.nn.functional.cross_entropy(scores, torch.tensor(y)) + 0.5 * 0.1 * sum(
-        (p[k] ** 2).sum() for k in ("W1", "W2", "W3"))
-    expected.backward()
-    assert loss == pytest.approx(expected.item(), rel=1e-10)
-    for name in model.params:
-        assert rel_error(grads[name], p[name].grad.numpy()) < 1e-9, name
+
+    def reference(p):
+        h = torch.nn.functional.conv2d(torch.tensor(X), p["W1"], p["b1"], padding=1)
+        h = torch.nn.functional.max_pool2d(torch.relu(h), 2)
+        h = torch.relu(h.flatten(1) @ p["W2"] + p["b2"])
+        scores = h @ p["W3"] + p["b3"]
+        return torch.nn.functional.cross_entropy(scores, torch.tensor(y)) + 0.5 * 0.1 * sum(
+            (p[k] ** 2).sum() for k in ("W1", "W2", "W3"))
+
+    check_loss(lambda params: model.loss(X, y), reference, model.params, tol=1e-9)
 
 
 def test_same_seed_same_weights():
@@ -82,7 +81,7 @@ def test_same_seed_same_weights():
     ({"input_dim": (3, 31, 32)}, "even height and width"),
     ({"filter_size": 4}, "filter_size must be a positive odd number"),
     ({"num_filters": 0}, "num_filters must be a positive integer"),
-    ({"reg": -1.0}, "reg must be >= 0"),
+    ({"reg": -1.0}, "reg must be a finite number >= 0, got -1.0"),
 ])
 def test_bad_constructor_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -96,7 +95,7 @@ def test_bad_inputs_to_loss():
         model.loss(np.zeros((3, 3, 8, 9)), y)
     with pytest.raises(ValueError, match=r"y must have shape \(3,\)"):
         model.loss(X, y[:2])
-    with pytest.raises(ValueError, match=r"labels must lie in \[0, 4\)"):
+    with pytest.raises(ValueError, match=r"y must hold labels in 0..3, got range 0..4"):
         model.loss(X, np.array([0, 1, 4]))
 
 

@@ -6,9 +6,9 @@ on random shapes, and numerical gradients.
 
 import numpy as np
 import pytest
-import torch
 import torch.nn.functional as F
-from conv_cases import random_conv_case
+from conv_cases import naive_conv, naive_pool, random_conv_case, random_pool_case
+from oracles import check_layer
 
 from helpers import layers
 from helpers.gradient_check import eval_numerical_gradient_array, rel_error
@@ -16,24 +16,12 @@ from helpers.gradient_check import eval_numerical_gradient_array, rel_error
 TOL = 1e-9
 
 
-def torch_conv(x, w, b, conv_param, dout):
-    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-    out = F.conv2d(xt, wt, bt, stride=conv_param["stride"], padding=conv_param["pad"])
-    out.backward(torch.tensor(dout))
-    return out.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
-
-
 @pytest.mark.parametrize("seed", range(12))
 def test_conv_naive_matches_torch(seed):
-    rng = np.random.default_rng(seed)
-    x, w, b, conv_param = random_conv_case(rng, max_size=9)
-    out, cache = layers.conv_forward_naive(x, w, b, conv_param)
-    dout = rng.standard_normal(out.shape)
-    expected = torch_conv(x, w, b, conv_param, dout)
-    assert out.shape == expected[0].shape
-    got = (out,) + layers.conv_backward_naive(dout, cache)
-    for name, g, e in zip(("out", "dx", "dw", "db"), got, expected, strict=True):
-        assert rel_error(g, e) < TOL, name
+    x, w, b, conv_param = random_conv_case(np.random.default_rng(seed), max_size=9)
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    check_layer(*naive_conv(conv_param), lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=pad), x, w, b,
+                seed=seed)
 
 
 def test_conv_output_size_is_floored():
@@ -69,18 +57,9 @@ def test_conv_naive_leaves_input_unchanged():
 
 @pytest.mark.parametrize("seed", range(8))
 def test_max_pool_naive_matches_torch(seed):
-    rng = np.random.default_rng(100 + seed)
-    H, W = int(rng.integers(2, 9)), int(rng.integers(2, 9))
-    ph, pw, stride = int(rng.integers(1, H + 1)), int(rng.integers(1, W + 1)), int(rng.integers(1, 4))
-    x = rng.standard_normal((2, 3, H, W))
-    pool_param = {"pool_height": ph, "pool_width": pw, "stride": stride}
-    out, cache = layers.max_pool_forward_naive(x, pool_param)
-    dout = rng.standard_normal(out.shape)
-    xt = torch.tensor(x, requires_grad=True)
-    out_t = F.max_pool2d(xt, (ph, pw), stride=stride)
-    out_t.backward(torch.tensor(dout))
-    assert rel_error(out, out_t.detach().numpy()) < TOL
-    assert rel_error(layers.max_pool_backward_naive(dout, cache), xt.grad.numpy()) < TOL
+    x, pool_param = random_pool_case(np.random.default_rng(100 + seed), N=2, C=3, max_size=9)
+    window, stride = (pool_param["pool_height"], pool_param["pool_width"]), pool_param["stride"]
+    check_layer(*naive_pool(pool_param), lambda x: F.max_pool2d(x, window, stride=stride), x, seed=seed)
 
 
 def test_max_pool_naive_numerical_gradient():
@@ -149,17 +128,10 @@ def test_spatial_batchnorm_matches_torch():
     x = 4 * rng.standard_normal((N, C, H, W)) + 10
     gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
     bn_param = {"mode": "train", "eps": 1e-5}
-    out, cache = layers.spatial_batchnorm_forward(x, gamma, beta, bn_param)
-    dout = rng.standard_normal(out.shape)
-    dx, dgamma, dbeta = layers.spatial_batchnorm_backward(dout, cache)
-
-    xt, gt, bt = (torch.tensor(a, requires_grad=True) for a in (x, gamma, beta))
-    out_t = F.batch_norm(xt, None, None, gt, bt, training=True, eps=1e-5)
-    out_t.backward(torch.tensor(dout))
-    assert rel_error(out, out_t.detach().numpy()) < TOL
-    assert rel_error(dx, xt.grad.numpy()) < 1e-8
-    assert rel_error(dgamma, gt.grad.numpy()) < TOL
-    assert rel_error(dbeta, bt.grad.numpy()) < TOL
+    check_layer(lambda x, gamma, beta: layers.spatial_batchnorm_forward(x, gamma, beta, bn_param),
+                layers.spatial_batchnorm_backward,
+                lambda x, gamma, beta: F.batch_norm(x, None, None, gamma, beta, training=True, eps=1e-5),
+                x, gamma, beta, seed=5, tol={"default": TOL, "dx": 1e-8})
     assert bn_param["running_mean"].shape == (C,)
 
 
@@ -193,18 +165,11 @@ def test_spatial_groupnorm_matches_torch():
     N, C, H, W, G = 3, 6, 4, 5, 2
     x = 3 * rng.standard_normal((N, C, H, W)) - 2
     gamma, beta = rng.standard_normal((1, C, 1, 1)), rng.standard_normal((1, C, 1, 1))
-    out, cache = layers.spatial_groupnorm_forward(x, gamma, beta, G, {"eps": 1e-5})
-    dout = rng.standard_normal(out.shape)
-    dx, dgamma, dbeta = layers.spatial_groupnorm_backward(dout, cache)
-    assert dgamma.shape == dbeta.shape == (1, C, 1, 1)
-
-    xt, gt, bt = (torch.tensor(a, requires_grad=True) for a in (x, gamma.ravel(), beta.ravel()))
-    out_t = F.group_norm(xt, G, gt, bt, eps=1e-5)
-    out_t.backward(torch.tensor(dout))
-    assert rel_error(out, out_t.detach().numpy()) < TOL
-    assert rel_error(dx, xt.grad.numpy()) < 1e-8
-    assert rel_error(dgamma.ravel(), gt.grad.numpy()) < TOL
-    assert rel_error(dbeta.ravel(), bt.grad.numpy()) < TOL
+    # PyTorch's gamma and beta have shape (C,), CS231n's (1, C, 1, 1): the oracle reshapes them.
+    check_layer(lambda x, gamma, beta: layers.spatial_groupnorm_forward(x, gamma, beta, G, {"eps": 1e-5}),
+                layers.spatial_groupnorm_backward,
+                lambda x, gamma, beta: F.group_norm(x, G, gamma.reshape(C), beta.reshape(C), eps=1e-5),
+                x, gamma, beta, seed=8, tol={"default": TOL, "dx": 1e-8})
 
 
 def test_spatial_groupnorm_numerical_gradient():

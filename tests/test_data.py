@@ -62,11 +62,55 @@ def test_bad_batches_are_rejected(tmp_path):
     with pytest.raises(ValueError, match="labels must be in 0..9"):
         load_CIFAR_batch(tmp_path / "b")
     write_batch(tmp_path / "c", 3, labels=[0, 1])
-    with pytest.raises(ValueError, match=r"expected data of shape \(N, 3072\) and N labels"):
+    with pytest.raises(ValueError, match=r"'labels' must be a list of 3 integers"):
         load_CIFAR_batch(tmp_path / "c")
     (tmp_path / "d").write_bytes(b"\x80\x02truncated")
     with pytest.raises(ValueError, match="not a readable CIFAR-10 batch"):
         load_CIFAR_batch(tmp_path / "d")
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_batches_of_every_pickle_protocol_and_of_no_rows_load(tmp_path, protocol):
+    for n in (0, 3):
+        batch = {"data": np.zeros((n, 3072), dtype=np.uint8), "labels": list(range(n))}
+        (tmp_path / "b").write_bytes(pickle.dumps(batch, protocol=protocol))
+        X, y = load_CIFAR_batch(tmp_path / "b")
+        assert X.shape == (n, 32, 32, 3) and y.shape == (n,) and y.dtype == np.int64
+
+
+@pytest.mark.parametrize("labels, message", [
+    (np.arange(3).reshape(3, 1), r"'labels' must be a list of 3 integers .*got an array of shape \(3, 1\)"),
+    ([3.7, 1.2, 0.0], r"'labels' must be a list of 3 integers .*of type float"),
+    (["cat", "dog", "car"], r"'labels' must be a list of 3 integers .*of type str"),
+])
+def test_labels_that_are_not_a_flat_list_of_integers_are_refused(tmp_path, labels, message):
+    batch = {"data": np.zeros((3, 3072), dtype=np.uint8), "labels": labels}
+    (tmp_path / "data_batch_1").write_bytes(pickle.dumps(batch, protocol=2))
+    with pytest.raises(ValueError, match="data_batch_1: " + message):
+        load_CIFAR_batch(tmp_path / "data_batch_1")
+
+
+@pytest.mark.parametrize("data", [
+    np.full((2, 3072), 1e6), np.full((2, 3072), np.nan), -np.ones((2, 3072), dtype=np.int64),
+    np.array([["x"] * 3072] * 2), np.array([[object()] * 3072] * 2, dtype=object), [[0] * 3072] * 2,
+])
+def test_data_that_is_not_uint8_pixels_is_refused(tmp_path, data):
+    batch = {"data": data, "labels": [0, 1]}
+    try:
+        (tmp_path / "b").write_bytes(pickle.dumps(batch, protocol=2))
+    except pickle.PicklingError:
+        pytest.skip("cannot be pickled")
+    with pytest.raises(ValueError, match=r"'data' must be a uint8 array of shape \(N, 3072\)|not a readable"):
+        load_CIFAR_batch(tmp_path / "b")
+
+
+def test_a_small_pickle_cannot_declare_a_huge_batch(tmp_path):
+    row = [0] * 3072
+    rows = [row] * 4000  # a few KB of pickle: every row is a reference to the same list
+    (tmp_path / "b").write_bytes(pickle.dumps({"data": rows, "labels": [0] * 4000}, protocol=2))
+    assert (tmp_path / "b").stat().st_size < 40_000
+    with pytest.raises(ValueError, match=r"'data' must be a uint8 array .*got a list of 4000 items"):
+        load_CIFAR_batch(tmp_path / "b")
 
 
 def test_quick_scale_without_full_set_uses_bundled_sample(tmp_path, monkeypatch, capsys):

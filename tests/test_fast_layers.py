@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conv_cases import random_conv_case
+from conv_cases import naive_conv, naive_pool, random_conv_case, random_pool_case
+from oracles import check_layer
 
-from helpers import fast_layers, layers
+from helpers import _blas, fast_layers, layers
 from helpers.gradient_check import rel_error
 from helpers.im2col import (
     col2im_indices,
@@ -161,16 +162,8 @@ def test_cython_rejects_what_it_cannot_read():
 @pytest.mark.parametrize("seed", range(10))
 def test_conv_fast_paths_match_naive(path, seed):
     forward, backward = CONV_PATHS[path]
-    rng = np.random.default_rng(seed)
-    x, w, b, conv_param = random_conv_case(rng)
-    out, cache = layers.conv_forward_naive(x, w, b, conv_param)
-    dout = rng.standard_normal(out.shape)
-    expected = (out,) + layers.conv_backward_naive(dout, cache)
-    out_fast, cache_fast = forward(x, w, b, conv_param)
-    got = (out_fast,) + backward(dout, cache_fast)
-    for name, g, e in zip(("out", "dx", "dw", "db"), got, expected, strict=True):
-        assert g.shape == e.shape, name
-        assert rel_error(g, e) < TOL, name
+    x, w, b, conv_param = random_conv_case(np.random.default_rng(seed))
+    check_layer(lambda x, w, b: forward(x, w, b, conv_param), backward, naive_conv(conv_param), x, w, b, seed=seed)
 
 
 @pytest.mark.parametrize("backend", ["numpy", pytest.param("cython", marks=needs_cython)])
@@ -180,15 +173,13 @@ def test_conv_fast_on_each_backend_and_many_chunks(backend, monkeypatch):
     rng = np.random.default_rng(3)
     x, w, b = rng.standard_normal((5, 3, 7, 6)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(4)
     conv_param = {"stride": 2, "pad": 1}
-    out, cache = layers.conv_forward_naive(x, w, b, conv_param)
-    dout = rng.standard_normal(out.shape)
-    expected = (out,) + layers.conv_backward_naive(dout, cache)
-    with fast_layers.use_backend(backend):
-        out_fast, cache_fast = fast_layers.conv_forward_fast(x, w, b, conv_param)
+
+    def forward(x, w, b):
+        with fast_layers.use_backend(backend):
+            return fast_layers.conv_forward_fast(x, w, b, conv_param)
+
     # The cache remembers the backend, so backward works after the block too.
-    got = (out_fast,) + fast_layers.conv_backward_fast(dout, cache_fast)
-    for g, e in zip(got, expected, strict=True):
-        assert rel_error(g, e) < TOL
+    check_layer(forward, fast_layers.conv_backward_fast, naive_conv(conv_param), x, w, b, seed=3)
 
 
 @pytest.mark.parametrize("path", list(conv_paths()))
@@ -232,40 +223,23 @@ def test_conv_fast_bad_input(path):
 
 # ----------------------------------------------------------------------------- max pooling
 
-def pool_case(rng):
-    H, W = int(rng.integers(2, 10)), int(rng.integers(2, 10))
-    pool_param = {"pool_height": int(rng.integers(1, H + 1)), "pool_width": int(rng.integers(1, W + 1)),
-                  "stride": int(rng.integers(1, 4))}
-    return rng.standard_normal((int(rng.integers(1, 4)), int(rng.integers(1, 4)), H, W)), pool_param
-
-
+@pytest.mark.parametrize("path", ["im2col", "fast"])
 @pytest.mark.parametrize("backend", ["numpy", pytest.param("cython", marks=needs_cython)])
 @pytest.mark.parametrize("seed", range(8))
-def test_max_pool_im2col_and_fast_match_naive(backend, seed):
-    rng = np.random.default_rng(200 + seed)
-    x, pool_param = pool_case(rng)
-    out, cache = layers.max_pool_forward_naive(x, pool_param)
-    dout = rng.standard_normal(out.shape)
-    dx = layers.max_pool_backward_naive(dout, cache)
+def test_max_pool_im2col_and_fast_match_naive(path, backend, seed):
+    forward = getattr(fast_layers, f"max_pool_forward_{path}")
+    backward = getattr(fast_layers, f"max_pool_backward_{path}")
+    x, pool_param = random_pool_case(np.random.default_rng(200 + seed))
     with fast_layers.use_backend(backend):
-        for forward, backward in ((fast_layers.max_pool_forward_im2col, fast_layers.max_pool_backward_im2col),
-                                  (fast_layers.max_pool_forward_fast, fast_layers.max_pool_backward_fast)):
-            out_fast, cache_fast = forward(x, pool_param)
-            assert rel_error(out_fast, out) < TOL
-            assert rel_error(backward(dout, cache_fast), dx) < TOL
+        check_layer(lambda x: forward(x, pool_param), backward, naive_pool(pool_param), x, seed=seed)
 
 
 @pytest.mark.parametrize("size, shape", [(2, (2, 3, 8, 6)), (3, (1, 2, 9, 6)), (1, (2, 2, 3, 3))])
 def test_max_pool_reshape_matches_naive(size, shape):
-    rng = np.random.default_rng(size)
-    x = rng.standard_normal(shape)
+    x = np.random.default_rng(size).standard_normal(shape)
     pool_param = {"pool_height": size, "pool_width": size, "stride": size}
-    out, cache = layers.max_pool_forward_naive(x, pool_param)
-    dout = rng.standard_normal(out.shape)
-    out_fast, cache_fast = fast_layers.max_pool_forward_reshape(x, pool_param)
-    assert rel_error(out_fast, out) < TOL
-    assert rel_error(fast_layers.max_pool_backward_reshape(dout, cache_fast),
-                     layers.max_pool_backward_naive(dout, cache)) < TOL
+    check_layer(lambda x: fast_layers.max_pool_forward_reshape(x, pool_param), fast_layers.max_pool_backward_reshape,
+                naive_pool(pool_param), x, seed=size)
 
 
 def test_max_pool_ties_go_to_the_first_maximum_on_every_path():
@@ -347,12 +321,23 @@ def test_missing_extension_falls_back_loudly_to_numpy():
     assert result.stdout.strip() == "ok"
 
 
-@pytest.mark.skipif(fast_layers._OPENBLAS_THREADS is None, reason="NumPy does not use its bundled OpenBLAS here")
+@pytest.mark.skipif(_blas.OPENBLAS_THREADS is None, reason="NumPy does not use its bundled OpenBLAS here")
 def test_small_products_restore_the_blas_thread_count():
-    get, _ = fast_layers._OPENBLAS_THREADS
+    get, _ = _blas.OPENBLAS_THREADS
     before = get()
     rng = np.random.default_rng(9)
     out, cache = fast_layers.conv_forward_fast(rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((2, 2, 3, 3)),
                                                np.zeros(2), {"stride": 1, "pad": 1})
     fast_layers.conv_backward_fast(out, cache)
     assert get() == before
+
+
+@pytest.mark.skipif(_blas.OPENBLAS_THREADS is None, reason="NumPy does not use its bundled OpenBLAS here")
+def test_blas_threads_for_runs_only_small_products_on_one_thread():
+    get, _ = _blas.OPENBLAS_THREADS
+    before = get()
+    with _blas.blas_threads_for(_blas.THREADED_GEMM_FLOPS / 10):
+        assert get() == 1
+    assert get() == before
+    with _blas.blas_threads_for(_blas.THREADED_GEMM_FLOPS):
+        assert get() == before

@@ -179,7 +179,7 @@ def test_empty_batch_is_rejected(trained):
 
 @pytest.mark.parametrize("y, message", [
     (np.array([0, 1, -1]), "non-negative integer labels, got minimum -1"),
-    (np.array([0.0, 1.0, 2.0]), "non-negative integer labels, got dtype float64"),
+    (np.array([0.0, 1.0, 2.0]), "y_train must hold integer class labels, got dtype float64"),
     (np.array([0, 1]), r"y_train must have shape \(3,\)"),
 ])
 def test_bad_labels_are_rejected(y, message):
@@ -203,3 +203,62 @@ def test_predict_before_train_is_rejected():
 def test_dists_of_wrong_width_are_rejected(trained):
     with pytest.raises(ValueError, match=r"dists must have shape \(num_test, 6\), got \(2, 5\)"):
         trained.predict_labels(np.zeros((2, 5)))
+
+
+# ----------------------------------------------------------------------------- cross-validation
+
+@pytest.mark.parametrize("N, num_folds", [(10, 5), (1003, 5), (7, 3), (4, 4)])
+def test_split_folds_is_array_split_in_order(N, num_folds):
+    X = np.arange(N * 2.0).reshape(N, 2)
+    y = np.arange(N)
+    X_folds, y_folds = knn.split_folds(X, y, num_folds)
+    assert len(X_folds) == len(y_folds) == num_folds
+    sizes = [len(f) for f in X_folds]
+    assert sizes == [N // num_folds + (i < N % num_folds) for i in range(num_folds)]
+    np.testing.assert_array_equal(np.concatenate(X_folds), X)  # every row once, in order
+    for Xf, yf in zip(X_folds, y_folds, strict=True):
+        np.testing.assert_array_equal(Xf[:, 0], 2.0 * yf)  # rows stay paired with their labels
+
+
+def test_cross_validate_k_matches_a_loop_over_held_out_folds():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(53, 6))
+    y = rng.integers(0, 4, size=53)
+    k_choices = [1, 3, 7]
+    k_to_accuracies, best_k = knn.cross_validate_k(X, y, k_choices, 4)
+    folds = np.array_split(np.arange(53), 4)
+    for i, held_out in enumerate(folds):
+        rest = np.setdiff1d(np.arange(53), held_out)  # in order, as the concatenated other folds
+        clf = KNearestNeighbor()
+        clf.train(X[rest], y[rest])
+        for k in k_choices:
+            assert k_to_accuracies[k][i] == pytest.approx(np.mean(clf.predict(X[held_out], k=k) == y[held_out]))
+    means = {k: np.mean(v) for k, v in k_to_accuracies.items()}
+    assert best_k == min(k for k in k_choices if means[k] == max(means.values()))
+    assert isinstance(best_k, int)
+
+
+def test_cross_validate_k_picks_the_smallest_k_on_a_tie():
+    # Two well-separated clusters: every k up to the cluster size classifies every fold perfectly.
+    X = np.concatenate([np.zeros((10, 2)), np.full((10, 2), 100.0)])
+    X += np.random.default_rng(0).normal(scale=0.1, size=X.shape)
+    y = np.repeat([0, 1], 10)
+    order = np.random.default_rng(1).permutation(20)
+    k_to_accuracies, best_k = knn.cross_validate_k(X[order], y[order], [5, 3, 1], 5)
+    assert all(acc == [1.0] * 5 for acc in k_to_accuracies.values())
+    assert best_k == 1
+
+
+@pytest.mark.parametrize("num_folds, message", [(1, "between 2 and the 6 rows"), (7, "between 2 and the 6 rows"),
+                                                (2.0, "num_folds must be a positive integer")])
+def test_bad_num_folds_is_rejected(num_folds, message):
+    with pytest.raises(ValueError, match=message):
+        knn.split_folds(np.zeros((6, 2)), np.zeros(6, dtype=int), num_folds)
+
+
+def test_bad_k_choices_are_rejected():
+    X, y = np.zeros((10, 2)), np.arange(10) % 2
+    with pytest.raises(ValueError, match="k_choices must be a non-empty list"):
+        knn.cross_validate_k(X, y, [], 5)
+    with pytest.raises(ValueError, match="k=9 exceeds the 8 training examples"):
+        knn.cross_validate_k(X, y, [1, 9], 5)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from oracles import check_loss
 
 from helpers.classifiers.linear_classifier import (
     LinearClassifier,
@@ -40,19 +41,20 @@ def problem(N=40, D=17, C=6, scale=1.0, seed=0):
     return W, X, y
 
 
-def torch_oracle(name, W, X, y, reg):
-    """The same loss through PyTorch: forward value and autograd gradient."""
-    Wt = torch.tensor(W, dtype=torch.float64, requires_grad=True)
-    scores = torch.tensor(X) @ Wt
-    target = torch.tensor(y)
-    if name == "svm":
-        # multi_margin_loss divides each row's hinge sum by C; CS231n's loss does not.
-        data_loss = F.multi_margin_loss(scores, target, p=1, margin=1.0) * W.shape[1]
-    else:
-        data_loss = F.cross_entropy(scores, target)
-    loss = data_loss + reg * (Wt * Wt).sum()
-    loss.backward()
-    return loss.item(), Wt.grad.numpy()
+def torch_loss(name, X, y, reg):
+    """The same loss through PyTorch, as a function of the weights W (a tensor)."""
+    X, target = torch.tensor(X), torch.tensor(y)
+
+    def loss(W):
+        scores = X @ W
+        if name == "svm":
+            # multi_margin_loss divides each row's hinge sum by C; CS231n's loss does not.
+            data_loss = F.multi_margin_loss(scores, target, p=1, margin=1.0) * W.shape[1]
+        else:
+            data_loss = F.cross_entropy(scores, target)
+        return data_loss + reg * (W * W).sum()
+
+    return loss
 
 
 @pytest.mark.parametrize("name", LOSSES)
@@ -69,15 +71,12 @@ def test_naive_matches_vectorized(name, reg, shape):
     assert rel_error(dW_n, dW_v) < 1e-10
 
 
-@pytest.mark.parametrize("name", LOSSES)
+@pytest.mark.parametrize("name, fn", [(name, fn) for name, fns in LOSSES.items() for fn in fns],
+                         ids=lambda v: getattr(v, "__name__", v))
 @pytest.mark.parametrize("reg", [0.0, 0.7])
-def test_losses_match_pytorch(name, reg):
+def test_losses_match_pytorch(name, fn, reg):
     W, X, y = problem(N=30, D=9, C=5, seed=1)
-    expected_loss, expected_dW = torch_oracle(name, W, X, y, reg)
-    for fn in LOSSES[name]:
-        loss, dW = fn(W, X, y, reg)
-        assert rel_error(loss, expected_loss) < 1e-12, fn.__name__
-        assert rel_error(dW, expected_dW) < 1e-10, fn.__name__
+    check_loss(lambda W: fn(W, X, y, reg), torch_loss(name, X, y, reg), W, tol={"loss": 1e-12, "dW": 1e-10})
 
 
 @pytest.mark.parametrize("fn", ALL_LOSSES, ids=lambda f: f.__name__)
@@ -121,11 +120,9 @@ def test_svm_sanity_loss_is_C_minus_1(fn):
 
 def test_softmax_is_stable_for_huge_scores():
     W, X, y = problem(N=20, D=8, C=5, scale=1e4, seed=4)
-    loss, dW = softmax_loss_vectorized(W, X, y, 0.0)
-    expected_loss, expected_dW = torch_oracle("softmax", W, X, y, 0.0)
+    loss, (dW,) = check_loss(lambda W: softmax_loss_vectorized(W, X, y, 0.0), torch_loss("softmax", X, y, 0.0), W,
+                             tol={"loss": 1e-12, "dW": 1e-10})
     assert np.isfinite(loss) and np.all(np.isfinite(dW))
-    assert rel_error(loss, expected_loss) < 1e-12
-    assert rel_error(dW, expected_dW) < 1e-10
 
 
 def test_losses_keep_float32():
@@ -146,7 +143,7 @@ def test_losses_reject_bad_input(fn):
         fn(W[:, 0], X, y, 0.0)
     with pytest.raises(ValueError, match=r"y must have shape \(5,\)"):
         fn(W, X, y[:4], 0.0)
-    with pytest.raises(ValueError, match=r"labels must lie in 0..2 .*got range 0..3"):
+    with pytest.raises(ValueError, match=r"y must hold labels in 0..2 \(W has 3 columns\), got range 0..3"):
         fn(W, X, np.array([0, 1, 2, 3, 0]), 0.0)
     with pytest.raises(ValueError, match=r"got range -1..2"):
         fn(W, X, np.array([0, 1, 2, -1, 0]), 0.0)
@@ -183,30 +180,45 @@ def test_training_separates_blobs(cls):
     assert np.mean(clf.predict(X_new[300:]) == y_new[300:]) > 0.95
 
 
-def test_training_is_seeded_and_uses_given_functions():
+def test_training_is_a_seeded_loop_of_sample_batch_loss_and_sgd_step():
     X, y = separable_problem()
-    calls = {"loss": 0, "sample": 0, "step": 0}
+    clf = Softmax()
+    history = clf.train(X, y, learning_rate=1e-2, reg=1e-3, num_iters=7, batch_size=50, seed=3)
+    # The same loop written out, as train's docstring describes it.
+    rng = np.random.default_rng(3)
+    W = 0.001 * rng.standard_normal((X.shape[1], int(y.max()) + 1))
+    expected = []
+    for _ in range(7):
+        X_batch, y_batch = sample_batch(X, y, 50, rng)
+        loss, dW = softmax_loss_vectorized(W, X_batch, y_batch, 1e-3)
+        expected.append(loss)
+        W = sgd_step(W, dW, 1e-2)
+    assert history == expected
+    np.testing.assert_array_equal(clf.W, W)
+    assert Softmax().train(X, y, num_iters=7, seed=4) != Softmax().train(X, y, num_iters=7, seed=3)
+
+
+def test_training_continues_from_existing_weights_with_the_given_loss():
+    X, y = separable_problem()
+    calls = []
 
     def loss_fn(W, X, y, reg):
-        calls["loss"] += 1
+        calls.append(W.copy())
         return softmax_loss_vectorized(W, X, y, reg)
 
-    def sample_fn(X, y, batch_size, rng):
-        calls["sample"] += 1
-        return sample_batch(X, y, batch_size, rng)
+    clf = LinearClassifier(loss_fn=loss_fn)
+    clf.W = np.full((X.shape[1], 3), 0.5)
+    clf.train(X, y, num_iters=2, seed=0)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(calls[0], np.full((X.shape[1], 3), 0.5))  # no re-initialization
 
-    def step_fn(W, dW, learning_rate):
-        calls["step"] += 1
-        return sgd_step(W, dW, learning_rate)
 
-    a = Softmax(loss_fn=loss_fn)
-    ha = a.train(X, y, num_iters=7, seed=3, sample_fn=sample_fn, step_fn=step_fn)
-    assert calls == {"loss": 7, "sample": 7, "step": 7}
-    b = Softmax()
-    hb = b.train(X, y, num_iters=7, seed=3)
-    assert ha == hb and np.array_equal(a.W, b.W)
-    c = Softmax()
-    assert c.train(X, y, num_iters=7, seed=4) != hb
+def test_predict_returns_int64_labels_of_the_highest_score():
+    clf = LinearSVM()
+    clf.W = np.array([[1.0, 0.0, -1.0], [0.0, 2.0, 0.0]])
+    pred = clf.predict(np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]))
+    np.testing.assert_array_equal(pred, [0, 1, 2])
+    assert pred.dtype == np.int64
 
 
 def test_sample_batch_and_sgd_step():
@@ -235,11 +247,11 @@ def test_training_rejects_bad_input():
         clf.train(X, y[:5])
     with pytest.raises(ValueError, match="no rows"):
         clf.train(X[:0], y[:0])
-    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
         clf.train(X, y, batch_size=0)
-    with pytest.raises(ValueError, match="reg must be a number >= 0, got -1"):
+    with pytest.raises(ValueError, match="reg must be a finite number >= 0, got -1"):
         clf.train(X, y, reg=-1)
-    with pytest.raises(ValueError, match="learning_rate must be a number > 0"):
+    with pytest.raises(ValueError, match="learning_rate must be a positive number, got 0.0"):
         clf.train(X, y, learning_rate=0.0)
     with pytest.raises(ValueError, match="call train"):
         clf.predict(X)
@@ -248,7 +260,7 @@ def test_training_rejects_bad_input():
         clf.train(X[:, :5], y)
     with pytest.raises(ValueError, match=r"X must have shape \(N, 6\) matching W \(6, 3\), got \(20, 5\)"):
         clf.predict(X[:, :5])
-    with pytest.raises(ValueError, match=r"labels must lie in 0..2"):
+    with pytest.raises(ValueError, match=r"y must hold labels in 0..2 \(W has 3 columns\), got range 3..3"):
         clf.train(X, np.full(20, 3), num_iters=1)
     with pytest.raises(ValueError, match="needs a loss_fn"):
         LinearClassifier()
@@ -265,3 +277,21 @@ def test_hyperparameter_search_keeps_best_and_survives_divergence():
     assert best_val == max(v for _, v in results.values() if not math.isnan(v))
     assert best_val == results[(1e-2, 1e-4)][1] > 0.9
     assert np.mean(best.predict(data["X_val"]) == data["y_val"]) == best_val
+
+
+def test_hyperparameter_search_trains_a_new_classifier_per_pair_with_the_same_seed():
+    X, y = separable_problem(N=400)
+    data = {"X_train": X[:300], "y_train": y[:300], "X_val": X[300:], "y_val": y[300:]}
+    results, _, _ = hyperparameter_search(LinearSVM, data, [1e-3, 1e-2], [1e-4, 1e-1], num_iters=20, batch_size=50,
+                                          seed=5, verbose=False)
+    for (lr, reg), (train_acc, val_acc) in results.items():
+        alone = LinearSVM()
+        alone.train(data["X_train"], data["y_train"], learning_rate=lr, reg=reg, num_iters=20, batch_size=50, seed=5)
+        assert (train_acc, val_acc) == (np.mean(alone.predict(data["X_train"]) == data["y_train"]),
+                                        np.mean(alone.predict(data["X_val"]) == data["y_val"]))
+
+
+def test_hyperparameter_search_rejects_incomplete_data():
+    with pytest.raises(ValueError, match=r"missing \['X_val', 'y_val'\]"):
+        hyperparameter_search(LinearSVM, {"X_train": np.zeros((3, 2)), "y_train": np.zeros(3, int)}, [1e-3], [0.0],
+                              num_iters=1)

@@ -1,9 +1,10 @@
-"""`make run` (helpers.course.run) on a small course of two notebooks: one fine, one failing."""
+"""`make run` (helpers.course.run) on a small course of notebooks: results, failures, interrupts, settings."""
 
 import json
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from helpers.course import run as run_course
 
@@ -15,26 +16,63 @@ def write_notebook(path: Path, *sources: str) -> None:
     nbformat.write(nb, path)
 
 
-def test_run_course_writes_executed_copies_html_and_results(tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def course(tmp_path, monkeypatch):
+    monkeypatch.setenv("CS231N_SCALE", "quick")
+    monkeypatch.delenv("CS231N_STRICT", raising=False)
     write_notebook(tmp_path / "assignment1" / "knn.ipynb",
                    "from helpers.course.results import report\nreport('knn', accuracy_k1=0.274)")
-    write_notebook(tmp_path / "assignment1" / "svm.ipynb", "raise ValueError('bad learning rate')")
-    monkeypatch.setenv("CS231N_SCALE", "quick")
-    assert run_course.main([], root=tmp_path) == 1  # one notebook failed
+    write_notebook(tmp_path / "assignment1" / "svm.ipynb", "x = 1", "raise ValueError('bad learning rate')")
+    return tmp_path
 
-    results = json.loads((tmp_path / "build" / "results.json").read_text())
+
+def test_run_course_writes_executed_copies_html_and_results(course, capfd):
+    assert run_course.main([], root=course) == 1  # one notebook failed
+
+    results = json.loads((course / "build" / "results.json").read_text())
     assert results["knn"]["accuracy_k1"] == 0.274
     assert results["knn"]["status"] == "ok" and results["knn"]["scale"] == "quick"
     assert results["svm"]["status"] == "failed"
-    assert (tmp_path / "build" / "assignment1" / "knn.html").exists()
-    executed = nbformat.read(tmp_path / "build" / "assignment1" / "knn.ipynb", as_version=4)
+    assert (course / "build" / "assignment1" / "knn.html").exists()
+    executed = nbformat.read(course / "build" / "assignment1" / "knn.ipynb", as_version=4)
     assert "[result] knn.accuracy_k1" in executed.cells[0].outputs[0]["text"]
 
-    table = capsys.readouterr().out
-    assert "accuracy_k1=0.274" in table and "ValueError: bad learning rate" in table
-    assert "1 passed, 1 failed" in table
+    out, err = capfd.readouterr()
+    assert "accuracy_k1=0.274" in out and "ValueError: bad learning rate (cell 2)" in out
+    assert "1 passed, 1 failed" in out
+    assert "running over TCP" not in err  # kernels use local sockets: no encryption warning
 
     # a partial run replaces only the notebooks it ran
-    assert run_course.main(["knn"], root=tmp_path) == 0
-    results = json.loads((tmp_path / "build" / "results.json").read_text())
+    assert run_course.main(["knn"], root=course) == 0
+    results = json.loads((course / "build" / "results.json").read_text())
     assert results["svm"]["status"] == "failed" and results["knn"]["status"] == "ok"
+
+
+def test_a_failing_check_is_summarized_with_the_exercise_and_the_exception(course, capsys):
+    write_notebook(course / "assignment1" / "svm.ipynb",
+                   "raise AssertionError('svm_loss_naive does not match the reference:\\n"
+                   "  - dW differs in 3 of 30 values\\nHint: look at the regularization')")
+    assert run_course.main(["svm"], root=course) == 1
+    out = capsys.readouterr().out
+    assert "AssertionError: svm_loss_naive does not match the reference: dW differs in 3 of 30 values (cell 1)" in out
+
+
+def test_an_interrupted_run_keeps_the_previous_results(course, monkeypatch, capsys):
+    assert run_course.main(["knn"], root=course) == 0
+
+    def interrupted(path, build):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_course, "run_notebook", interrupted)
+    assert run_course.main(["knn"], root=course) == 130
+    results = json.loads((course / "build" / "results.json").read_text())
+    assert results["knn"]["accuracy_k1"] == 0.274 and results["knn"]["status"] == "ok"
+    assert "its previous results" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("variable, value", [("CS231N_SCALE", "bogus"), ("CS231N_STRICT", "maybe")])
+def test_bad_settings_are_refused_before_any_kernel_starts(course, monkeypatch, capsys, variable, value):
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setattr(run_course, "run_notebook", lambda *a: pytest.fail("a notebook was started"))
+    assert run_course.main([], root=course) == 2
+    assert f"{variable} must be one of" in capsys.readouterr().err

@@ -1,10 +1,17 @@
 """Solver: training, best parameters, learning-rate decay, checkpoints and resuming, errors."""
 
+import json
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from helpers import optim
-from helpers.solver import CheckpointError, Solver, TrainingDiverged
+from helpers._checkpoint import load_checkpoint
+from helpers.classifiers.fc_net import FullyConnectedNet
+from helpers.solver import CHECKPOINT_FORMAT, CheckpointError, Solver, TrainingDivergedError
 
 
 class TinySoftmax:
@@ -179,26 +186,27 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path):
 
 def test_resume_restores_the_state_of_the_epoch_it_was_saved_at(tmp_path):
     _, first = train_noisy(tmp_path, "first", num_epochs=2)
-    checkpoint = Solver.load_checkpoint(tmp_path / "first_epoch_2.npz")
+    arrays, meta = load_checkpoint(tmp_path / "first_epoch_2.npz", CHECKPOINT_FORMAT)
     model = TinySoftmax(seed=99, noise=True)
     solver = Solver(model, blobs(), update_rule="adam", batch_size=20, num_epochs=3, verbose=False,
                     resume_from=tmp_path / "first_epoch_2.npz")
     assert (solver.epoch, solver.iteration) == (2, 20)
-    np.testing.assert_array_equal(model.params["W"], checkpoint["params/W"])
-    np.testing.assert_array_equal(model.bn_params[0]["running_mean"], checkpoint["bn/0/running_mean"])
-    np.testing.assert_array_equal(solver.optim_configs["W"]["v"], checkpoint["optim/W/v"])
+    np.testing.assert_array_equal(model.params["W"], arrays["params/W"])
+    np.testing.assert_array_equal(model.bn_params[0]["running_mean"], arrays["bn/0/running_mean"])
+    np.testing.assert_array_equal(solver.optim_configs["W"]["v"], arrays["optim/W/v"])
     assert solver.optim_configs["W"]["t"] == 20
-    assert solver.rng.bit_generator.state == checkpoint["meta"]["rng_state"]
+    assert solver.rng.bit_generator.state == meta["rng_state"]
     assert solver.loss_history == first.loss_history
+    assert (solver.best_val_acc, solver.best_epoch) == (first.best_val_acc, first.best_epoch)
 
 
 def test_a_checkpoint_holds_only_plain_arrays(tmp_path):
     train_noisy(tmp_path, "run", num_epochs=1)
     with np.load(tmp_path / "run_epoch_1.npz", allow_pickle=False) as archive:
         assert all(archive[key].dtype != object for key in archive.files)
-    checkpoint = Solver.load_checkpoint(tmp_path / "run_epoch_1.npz")
-    assert checkpoint["meta"]["epoch"] == 1
-    assert checkpoint["params/W"].shape == (5, 3)
+    arrays, meta = load_checkpoint(tmp_path / "run_epoch_1.npz", CHECKPOINT_FORMAT)
+    assert meta["epoch"] == 1
+    assert arrays["params/W"].shape == (5, 3)
 
 
 def test_a_missing_checkpoint_is_reported(tmp_path):
@@ -223,7 +231,7 @@ def test_a_corrupt_checkpoint_is_rejected_and_nothing_is_loaded(tmp_path, damage
         np.savez(path, W=np.zeros((5, 3)))
     model = TinySoftmax(seed=5)
     before = {k: v.copy() for k, v in model.params.items()}
-    with pytest.raises(CheckpointError, match="run_epoch_1.npz is (corrupt|not a Solver checkpoint)"):
+    with pytest.raises(CheckpointError, match="run_epoch_1.npz is corrupt or not a checkpoint of the course"):
         Solver(model, blobs(), update_rule="adam", batch_size=20, resume_from=path)
     for name, value in before.items():
         np.testing.assert_array_equal(model.params[name], value)
@@ -233,7 +241,7 @@ def test_a_checkpoint_of_another_model_is_not_half_loaded(tmp_path):
     train_noisy(tmp_path, "run", num_epochs=1)
     model = TinySoftmax(input_dim=5, num_classes=4)
     before = {k: v.copy() for k, v in model.params.items()}
-    with pytest.raises(CheckpointError, match=r"'W' has shape \(5, 3\) in the checkpoint but \(5, 4\)"):
+    with pytest.raises(CheckpointError, match=r"params/W has shape \(5, 3\) in the checkpoint but \(5, 4\)"):
         Solver(model, blobs(), update_rule="adam", batch_size=20, resume_from=tmp_path / "run_epoch_1.npz")
     for name, value in before.items():
         np.testing.assert_array_equal(model.params[name], value)
@@ -308,7 +316,7 @@ class Diverging(TinySoftmax):
 def test_a_nan_loss_stops_training_and_keeps_the_best_parameters(capsys):
     model = Diverging(nan_at=23)
     solver = Solver(model, blobs(), optim_config={"learning_rate": 0.5}, num_epochs=5, batch_size=20, seed=0)
-    with pytest.raises(TrainingDiverged, match=r"loss became nan at iteration 23 of 50 \(epoch 3\)"):
+    with pytest.raises(TrainingDivergedError, match=r"loss became nan at iteration 23 of 50 \(epoch 3\)"):
         solver.train()
     assert "restored to the parameters of epoch" in capsys.readouterr().out
     assert solver.best_epoch in (1, 2)
@@ -321,7 +329,7 @@ def test_a_nan_loss_before_any_check_restores_the_starting_parameters():
     model = Diverging(nan_at=1)
     start = {k: v.copy() for k, v in model.params.items()}
     solver = Solver(model, blobs(), num_epochs=1, batch_size=20, verbose=False)
-    with pytest.raises(TrainingDiverged, match="iteration 1 .*the parameters it started with"):
+    with pytest.raises(TrainingDivergedError, match="iteration 1 .*the parameters it started with"):
         solver.train()
     for name, value in start.items():
         np.testing.assert_array_equal(model.params[name], value)
@@ -335,3 +343,114 @@ def test_lr_decay_needs_a_learning_rate_in_the_config():
                     verbose=False)
     with pytest.raises(ValueError, match="lr_decay needs the update rule to keep 'learning_rate'.*no_lr"):
         solver.train()
+
+
+# ----------------------------------------------------------------------------- edited checkpoints (issue 8, item 11)
+
+def edit_checkpoint(path, meta=None, arrays=None, drop=()):
+    """Rewrite a checkpoint with some metadata fields and arrays replaced (as a hand edit would)."""
+    with np.load(path, allow_pickle=False) as archive:
+        contents = {key: archive[key] for key in archive.files}
+    old_meta = json.loads(str(contents.pop("meta")))
+    contents.update(arrays or {})
+    for key in drop:
+        contents.pop(key)
+    np.savez(path, meta=np.array(json.dumps({**old_meta, **(meta or {})})), **contents)
+
+
+def model_state(model):
+    return ({k: v.copy() for k, v in model.params.items()}, [dict(bn) for bn in model.bn_params],
+            np.random.get_state()[1].copy())
+
+
+def assert_unchanged(model, before):
+    params, bn_params, global_keys = before
+    for name, value in params.items():
+        np.testing.assert_array_equal(model.params[name], value)
+    assert [sorted(bn) for bn in model.bn_params] == [sorted(bn) for bn in bn_params]
+    for bn, old in zip(model.bn_params, bn_params, strict=True):
+        for key, value in old.items():
+            np.testing.assert_array_equal(bn[key], value)
+    np.testing.assert_array_equal(np.random.get_state()[1], global_keys)
+
+
+@pytest.mark.parametrize("field, edit", [
+    ("epoch", {"meta": {"epoch": "abc"}}),
+    ("iteration", {"meta": {"iteration": None}}),
+    ("epoch", {"meta": {"epoch": -1}}),
+    ("rng_state", {"meta": {"rng_state": {"bit_generator": "PCG64", "state": "garbage"}}}),
+    ("global_rng", {"arrays": {"global_rng/keys": np.arange(100, dtype=np.uint32)}}),
+    ("params/W", {"arrays": {"params/W": np.full((5, 3), "abc")}}),
+    ("params/W", {"arrays": {"params/W": np.zeros((5, 3), dtype=np.int64)}}),
+    ("best_params/b", {"arrays": {"best_params/b": np.zeros(4)}}),
+    ("bn/0/running_mean", {"arrays": {"bn/0/running_mean": np.zeros(4)}}),
+    ("bn/3/running_mean", {"arrays": {"bn/3/running_mean": np.zeros(5)}}),
+    ("optim/W/m", {"arrays": {"optim/W/m": np.zeros((3, 5))}}),
+    ("optim/W/t", {"meta": {"optim_scalars": {"W": {"t": "twenty"}, "b": {}}}}),
+    ("loss_history", {"meta": {"histories": {"loss_history": [1.0, "x"]}}}),
+])
+def test_an_edited_checkpoint_is_rejected_before_anything_changes(tmp_path, field, edit):
+    train_noisy(tmp_path, "run", num_epochs=1)
+    path = tmp_path / "run_epoch_1.npz"
+    edit_checkpoint(path, **edit)
+    model = TinySoftmax(seed=5, noise=True)
+    model.bn_params[0]["running_mean"] = np.full(5, 7.0)
+    np.random.seed(42)
+    before = model_state(model)
+    with pytest.raises(CheckpointError, match=re.escape(field)):
+        Solver(model, blobs(), update_rule="adam", batch_size=20, verbose=False, resume_from=path)
+    assert_unchanged(model, before)
+
+
+def test_a_batchnorm_checkpoint_must_fit_the_normalization_layers(tmp_path):
+    data = blobs(dim=6)
+    make = lambda: FullyConnectedNet([4], input_dim=6, num_classes=3, normalization="batchnorm",  # noqa: E731
+                                     dtype=np.float64, seed=0)
+    Solver(make(), data, update_rule="adam", num_epochs=1, batch_size=20, verbose=False, seed=0,
+           checkpoint_name=str(tmp_path / "bn")).train()
+    path = tmp_path / "bn_epoch_1.npz"
+    edit_checkpoint(path, arrays={"bn/0/running_var": np.ones(5)})
+    model = make()  # fresh: no running statistics yet, the shape comes from gamma1
+    before = model_state(model)
+    with pytest.raises(CheckpointError, match=r"bn/0/running_var.*\(5,\).*\(4,\)"):
+        Solver(model, data, update_rule="adam", batch_size=20, verbose=False, resume_from=path)
+    assert_unchanged(model, before)
+
+
+# ----------------------------------------------------------------------------- killed saves (issue 8, item 12)
+
+KILLED_SAVE = """
+import os, sys, time
+import numpy as np
+from helpers.classifiers.fc_net import FullyConnectedNet
+from helpers.solver import Solver
+
+def stall(*args, **kwargs):  # the temporary file is written; the rename never comes
+    print("writing", flush=True)
+    time.sleep(600)
+
+rng = np.random.default_rng(0)
+data = {"X_train": rng.standard_normal((40, 6)), "y_train": rng.integers(3, size=40),
+        "X_val": rng.standard_normal((10, 6)), "y_val": rng.integers(3, size=10)}
+solver = Solver(FullyConnectedNet([8], input_dim=6, num_classes=3), data, verbose=False)
+os.replace = stall
+solver.save_checkpoint(sys.argv[1])
+"""
+
+
+def test_a_save_killed_half_way_leaves_no_temporary_behind(tmp_path):
+    # A real process, killed with SIGKILL (no finally block runs) in the middle of a save.
+    process = subprocess.Popen([sys.executable, "-c", KILLED_SAVE, str(tmp_path / "killed.npz")],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "writing"
+        leftovers = list(tmp_path.glob(".*.tmp"))
+        assert len(leftovers) == 1 and leftovers[0].stat().st_size > 0
+    finally:
+        process.kill()
+        process.wait()
+    assert list(tmp_path.glob(".*.tmp")) == leftovers, "the killed process cleaned up nothing"
+
+    # The next save into the folder sweeps the dead process's temporary file.
+    train_noisy(tmp_path, "next", num_epochs=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["next_epoch_1.npz"]

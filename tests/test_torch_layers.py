@@ -7,7 +7,8 @@ when there is no GPU.
 import numpy as np
 import pytest
 import torch
-from conv_cases import random_conv_case
+from conv_cases import naive_conv, naive_pool, random_conv_case, random_pool_case
+from oracles import check_layer
 
 from helpers import layers, torch_layers
 from helpers.gradient_check import rel_error
@@ -28,32 +29,17 @@ CONV_FORWARDS = {
 @pytest.mark.parametrize("seed", range(8))
 def test_conv_matches_naive(device, kind, seed):
     forward, backward = CONV_FORWARDS[kind]
-    rng = np.random.default_rng(seed)
-    x, w, b, conv_param = random_conv_case(rng)
-    out, cache = layers.conv_forward_naive(x, w, b, conv_param)
-    dout = rng.standard_normal(out.shape)
-    expected = (out,) + layers.conv_backward_naive(dout, cache)
-    out_t, cache_t = forward(x, w, b, conv_param, device=device)
-    got = (out_t,) + backward(dout, cache_t)
-    for name, g, e in zip(("out", "dx", "dw", "db"), got, expected, strict=True):
-        assert isinstance(g, np.ndarray) and g.dtype == np.float64, name
-        assert rel_error(g, e) < TOL, name
+    x, w, b, conv_param = random_conv_case(np.random.default_rng(seed))
+    check_layer(lambda x, w, b: forward(x, w, b, conv_param, device=device), backward, naive_conv(conv_param),
+                x, w, b, seed=seed, tol=TOL, dtype=np.float64)
 
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("seed", range(6))
 def test_max_pool_matches_naive(device, seed):
-    rng = np.random.default_rng(300 + seed)
-    H, W = int(rng.integers(2, 10)), int(rng.integers(2, 10))
-    pool_param = {"pool_height": int(rng.integers(1, H + 1)), "pool_width": int(rng.integers(1, W + 1)),
-                  "stride": int(rng.integers(1, 4))}
-    x = rng.standard_normal((2, 3, H, W))
-    out, cache = layers.max_pool_forward_naive(x, pool_param)
-    dout = rng.standard_normal(out.shape)
-    out_t, cache_t = torch_layers.max_pool_forward_torch(x, pool_param, device=device)
-    assert rel_error(out_t, out) < TOL
-    assert rel_error(torch_layers.max_pool_backward_torch(dout, cache_t),
-                     layers.max_pool_backward_naive(dout, cache)) < TOL
+    x, pool_param = random_pool_case(np.random.default_rng(300 + seed), N=2, C=3)
+    check_layer(lambda x: torch_layers.max_pool_forward_torch(x, pool_param, device=device),
+                torch_layers.max_pool_backward_torch, naive_pool(pool_param), x, seed=seed, tol=TOL, dtype=np.float64)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -85,7 +71,7 @@ def test_cache_supports_repeated_backward_and_non_contiguous_input():
     out, cache = layers.conv_forward_naive(x, w, b, conv_param)
     out_t, cache_t = torch_layers.conv_forward_torch(x, w, b, conv_param, device="cpu")
     assert rel_error(out_t, out) < TOL
-    for scale in (1.0, -2.0):
+    for scale in (1.0, -2.0):  # the same cache, twice
         dout = scale * np.ones(out.shape)
         for g, e in zip(torch_layers.conv_backward_torch(dout, cache_t), layers.conv_backward_naive(dout, cache),
                         strict=True):

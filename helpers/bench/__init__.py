@@ -4,13 +4,15 @@
 modules say what is timed and which speed claims the notebooks make.
 """
 
-from helpers.bench import cases
-from helpers.bench.harness import DEFAULT_REPEAT, Case, Impl, Row, Target, plot_speedups
+from helpers.bench import cases, cases_attention, cases_recurrent
+from helpers.bench.harness import DEFAULT_REPEAT, Case, Impl, Row, Target, best_time, plot_speedups, time_function
 from helpers.bench.harness import main as _main
 from helpers.bench.harness import run as _run
 
-CASES: list[Case] = [*cases.CASES]
-TARGETS: list[Target] = [*cases.TARGETS]
+# One module per part of the course; each holds its CASES and the TARGETS its notebook quotes.
+CASE_MODULES = (cases, cases_recurrent, cases_attention)
+CASES: list[Case] = [case for module in CASE_MODULES for case in module.CASES]
+TARGETS: list[Target] = [target for module in CASE_MODULES for target in module.TARGETS]
 
 
 def run(only=None, repeat=DEFAULT_REPEAT, quick=False, json_path=None, out=None) -> dict:
@@ -22,4 +24,5 @@ def main(argv=None) -> int:
     return _main(CASES, TARGETS, argv)
 
 
-__all__ = ["CASES", "TARGETS", "Case", "Impl", "Row", "Target", "main", "plot_speedups", "run"]
+__all__ = ["CASES", "TARGETS", "Case", "Impl", "Row", "Target", "best_time", "main", "plot_speedups", "run",
+           "time_function"]

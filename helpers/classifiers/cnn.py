@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from helpers._checks import check_labels, non_negative_number, positive_int, positive_number
 from helpers.layer_utils import (
     affine_relu_backward,
     affine_relu_forward,
@@ -40,19 +41,24 @@ class ThreeLayerConvNet:
         - reg: Scalar giving L2 regularization strength
         - dtype: numpy datatype to use for computation.
         - seed: If not None, seed of the generator that draws the initial weights
+
+        The parameters go into the dictionary self.params: 'W1' and 'b1' for the
+        convolution (W1 of shape (num_filters, C, filter_size, filter_size)), 'W2' and
+        'b2' for the hidden affine layer (its input is the pooled output, flattened),
+        'W3' and 'b3' for the output affine layer. Weights are drawn from a normal
+        distribution with standard deviation weight_scale; biases start at zero.
         """
         if len(input_dim) != 3 or any(int(d) != d or d <= 0 for d in input_dim):
             raise ValueError(f"input_dim must be three positive integers (C, H, W), got {input_dim!r}")
         C, H, W = (int(d) for d in input_dim)
         if H % 2 or W % 2:
             raise ValueError(f"the 2x2 pool needs an even height and width, got input_dim {input_dim!r}")
-        if filter_size <= 0 or filter_size % 2 == 0:
+        if positive_int("filter_size", filter_size) % 2 == 0:
             raise ValueError(f"filter_size must be a positive odd number (for 'same' padding), got {filter_size}")
-        for name, value in (("num_filters", num_filters), ("hidden_dim", hidden_dim), ("num_classes", num_classes)):
-            if int(value) != value or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if reg < 0 or weight_scale <= 0:
-            raise ValueError(f"reg must be >= 0 and weight_scale > 0, got reg={reg}, weight_scale={weight_scale}")
+        num_filters = positive_int("num_filters", num_filters)
+        hidden_dim = positive_int("hidden_dim", hidden_dim)
+        num_classes = positive_int("num_classes", num_classes)
+        reg, weight_scale = non_negative_number("reg", reg), positive_number("weight_scale", weight_scale)
 
         self.params = {}
         self.reg = reg
@@ -93,13 +99,8 @@ class ThreeLayerConvNet:
         X = np.asarray(X)
         if X.ndim != 4 or X.shape[1:] != self.input_dim:
             raise ValueError(f"X must have shape (N, {', '.join(map(str, self.input_dim))}), got {X.shape}")
-        num_classes = self.params["W3"].shape[1]
         if y is not None:
-            y = np.asarray(y)
-            if y.shape != (X.shape[0],):
-                raise ValueError(f"y must have shape ({X.shape[0]},) to match X {X.shape}, got {y.shape}")
-            if y.size and (y.min() < 0 or y.max() >= num_classes):
-                raise ValueError(f"labels must lie in [0, {num_classes}), got values in [{y.min()}, {y.max()}]")
+            y = check_labels("y", y, num_classes=self.params["W3"].shape[1], n=X.shape[0])
         X = X.astype(self.dtype, copy=False)
         W1, b1 = self.params["W1"], self.params["b1"]
         W2, b2 = self.params["W2"], self.params["b2"]

@@ -1,25 +1,27 @@
 """Linear classifiers trained with minibatch stochastic gradient descent (SGD).
 
-`LinearSVM` and `Softmax` differ only in their loss. Every moving part of training can be
-replaced by a function with the reference's parameters, which is how a notebook makes the
-learner's own code the code that trains:
-
-    svm = LinearSVM(loss_fn=my_svm_loss_vectorized)
-    svm.train(X, y, sample_fn=my_sample_batch, step_fn=my_sgd_step, seed=0)
+`LinearSVM` and `Softmax` differ only in their loss, which a notebook can replace by its own
+(`LinearClassifier(loss_fn=my_svm_loss_vectorized)`). `LinearClassifier.train` is one loop of
+the two pieces of SGD defined here, `sample_batch` and `sgd_step`; `hyperparameter_search`
+trains one classifier per (learning rate, regularization strength) pair and keeps the best.
 """
 
 import math
-import numbers
 
 import numpy as np
 
+from helpers._checks import (
+    check_labels,
+    check_ndim,
+    non_negative_int,
+    non_negative_number,
+    positive_int,
+    positive_number,
+)
 from helpers.classifiers.linear_svm import svm_loss_vectorized
 from helpers.classifiers.softmax import softmax_loss_vectorized
 from helpers.gradient_check import grad_check_sparse
-
-
-class TrainingDivergedError(FloatingPointError):
-    """Raised when the training loss becomes NaN or infinite (usually: learning rate too high)."""
+from helpers.optim import TrainingDivergedError
 
 
 def sample_batch(X, y, batch_size, rng):
@@ -56,12 +58,6 @@ def sgd_step(W, dW, learning_rate):
     return W - learning_rate * dW
 
 
-def _positive_int(name, value, allow_zero=False):
-    if not isinstance(value, numbers.Integral) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else ">= 1"
-        raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
-
-
 class LinearClassifier:
     """
     A linear classifier f(x) = x W trained by minibatch SGD on a loss function.
@@ -87,9 +83,15 @@ class LinearClassifier:
                              "or use LinearSVM / Softmax, which have one")
 
     def train(self, X, y, learning_rate=1e-3, reg=1e-5, num_iters=100, batch_size=200, verbose=False,
-              seed=None, sample_fn=sample_batch, step_fn=sgd_step):
+              seed=None):
         """
         Train this linear classifier using stochastic gradient descent.
+
+        All random numbers come from one generator, rng = np.random.default_rng(seed):
+        if self.W is None, it is first initialized to 0.001 * rng.standard_normal((D, C)),
+        with C = np.max(y) + 1 classes. Then each of the num_iters iterations draws a
+        minibatch with sample_batch(X, y, batch_size, rng), computes the loss and its
+        gradient on it with self.loss, and updates self.W with sgd_step.
 
         Inputs:
         - X: A numpy array of shape (N, D) containing training data; there are N
@@ -101,34 +103,21 @@ class LinearClassifier:
         - num_iters: (integer) number of steps to take when optimizing
         - batch_size: (integer) number of training examples to use at each step.
         - verbose: (boolean) If true, print progress during optimization.
-        - seed: (integer or None) seeds the initial weights (when W is None) and the
-          minibatch draws, so a run can be repeated exactly.
-        - sample_fn: function (X, y, batch_size, rng) -> (X_batch, y_batch), see sample_batch.
-        - step_fn: function (W, dW, learning_rate) -> next_W, see sgd_step.
+        - seed: (integer or None) seed of rng, so that a run can be repeated exactly.
 
         Outputs:
         A list containing the value of the loss function at each training iteration.
 
         Raises TrainingDivergedError, naming the iteration, if the loss becomes NaN or inf.
         """
+        check_ndim("X", X, 2, "(N, D)")
         X_shape = np.shape(X)
-        if len(X_shape) != 2:
-            raise ValueError(f"X must have shape (N, D), got {X_shape}")
         num_train, dim = X_shape
         if num_train == 0:
             raise ValueError(f"X has no rows (shape {X_shape}): there is nothing to train on")
-        y = np.asarray(y)
-        if y.shape != (num_train,):
-            raise ValueError(f"y must have shape ({num_train},) (one label per row of X {X_shape}), "
-                             f"got {y.shape}")
-        if y.dtype.kind not in "iu" or y.min() < 0:
-            raise ValueError(f"y must hold integer labels >= 0, got dtype {y.dtype} and minimum {y.min()}")
-        _positive_int("num_iters", num_iters, allow_zero=True)
-        _positive_int("batch_size", batch_size)
-        if not isinstance(learning_rate, numbers.Real) or not learning_rate > 0:
-            raise ValueError(f"learning_rate must be a number > 0, got {learning_rate!r}")
-        if not isinstance(reg, numbers.Real) or not reg >= 0:
-            raise ValueError(f"reg must be a number >= 0, got {reg!r}")
+        y = check_labels("y", y, n=num_train)
+        num_iters, batch_size = non_negative_int("num_iters", num_iters), positive_int("batch_size", batch_size)
+        learning_rate, reg = positive_number("learning_rate", learning_rate), non_negative_number("reg", reg)
 
         rng = np.random.default_rng(seed)
         if self.W is None:
@@ -141,14 +130,14 @@ class LinearClassifier:
 
         loss_history = []
         for it in range(num_iters):
-            X_batch, y_batch = sample_fn(X, y, batch_size, rng)
+            X_batch, y_batch = sample_batch(X, y, batch_size, rng)
             loss, grad = self.loss(X_batch, y_batch, reg)
             if not math.isfinite(loss):
                 raise TrainingDivergedError(
                     f"the training loss became {loss} at iteration {it + 1} of {num_iters} "
                     f"(learning_rate={learning_rate:g}, reg={reg:g}); lower the learning rate")
             loss_history.append(loss)
-            self.W = step_fn(self.W, grad, learning_rate)
+            self.W = sgd_step(self.W, grad, learning_rate)
             if verbose and (it % 100 == 0 or it == num_iters - 1):
                 print(f"iteration {it + 1} / {num_iters}: loss {loss:f}")
         return loss_history
@@ -164,8 +153,8 @@ class LinearClassifier:
 
         Returns:
         - y_pred: Predicted labels for the data in X. y_pred is a 1-dimensional
-          array of length N, and each element is an integer giving the predicted
-          class.
+          numpy array of length N and integer dtype (int64), and each element is
+          an integer giving the predicted class: the class with the highest score.
         """
         if self.W is None:
             raise ValueError("the classifier has no weights yet: call train() first")
@@ -210,28 +199,41 @@ def accuracy(classifier, X, y):
 
 
 def hyperparameter_search(make_classifier, data, learning_rates, regularization_strengths, num_iters,
-                          batch_size=200, seed=0, train_kwargs=None, verbose=True):
+                          batch_size=200, seed=0, verbose=True):
     """
-    Train one classifier per (learning rate, regularization strength) pair on the training
-    split and keep the one with the best validation accuracy.
+    Tune the learning rate and regularization strength on the validation set: train a new
+    classifier for every (learning rate, regularization strength) pair on the training
+    data, measure its accuracy on the training and validation data, and keep the one with
+    the best validation accuracy.
+
+    Every run calls classifier.train(X_train, y_train, learning_rate=lr, reg=reg,
+    num_iters=num_iters, batch_size=batch_size, seed=seed), so that runs differ only by
+    their hyperparameters. A run whose training raises TrainingDivergedError is recorded
+    as (nan, nan) and never chosen.
 
     Inputs:
-    - make_classifier: function () -> a fresh LinearClassifier (e.g. lambda: LinearSVM(loss_fn=f))
-    - data: dict with X_train (N, D), y_train (N,), X_val (M, D), y_val (M,)
-    - learning_rates, regularization_strengths: sequences of floats; every pair is tried
-    - num_iters, batch_size: passed to train
-    - seed: seed of every run, so that runs differ only by their hyperparameters
-    - train_kwargs: optional dict of further train() arguments (e.g. sample_fn, step_fn)
-    - verbose: print one line per pair
+    - make_classifier: A function () -> a new, untrained LinearClassifier.
+    - data: A dict with X_train of shape (N, D), y_train of shape (N,), X_val of
+      shape (N_val, D) and y_val of shape (N_val,).
+    - learning_rates: A list of learning rates to try.
+    - regularization_strengths: A list of regularization strengths to try.
+    - num_iters: (integer) number of SGD steps of every run.
+    - batch_size: (integer) minibatch size of every run.
+    - seed: (integer) seed of every run.
+    - verbose: (boolean) If true, print one line per pair.
 
     Returns a tuple of:
-    - results: dict (learning_rate, reg) -> (train_accuracy, val_accuracy); a run whose loss
-      diverged gets (nan, nan)
-    - best_classifier: the trained classifier with the highest validation accuracy
-    - best_val: its validation accuracy
+    - results: A dict mapping each pair (learning_rate, reg) to a tuple
+      (training_accuracy, validation_accuracy) of floats.
+    - best_classifier: The trained classifier with the highest validation accuracy
+      (the first one tried among equals).
+    - best_val: (float) its validation accuracy.
     """
     if not learning_rates or not regularization_strengths:
         raise ValueError("hyperparameter_search needs at least one learning rate and one regularization strength")
+    missing = [key for key in ("X_train", "y_train", "X_val", "y_val") if key not in data]
+    if missing:
+        raise ValueError(f"data must be a dict with X_train, y_train, X_val and y_val; missing {missing}")
     results = {}
     best_classifier, best_val = None, -1.0
     for lr in learning_rates:
@@ -239,8 +241,7 @@ def hyperparameter_search(make_classifier, data, learning_rates, regularization_
             classifier = make_classifier()
             try:
                 classifier.train(data["X_train"], data["y_train"], learning_rate=lr, reg=reg,
-                                 num_iters=num_iters, batch_size=batch_size, seed=seed,
-                                 **(train_kwargs or {}))
+                                 num_iters=num_iters, batch_size=batch_size, seed=seed)
             except TrainingDivergedError as error:
                 results[(lr, reg)] = (math.nan, math.nan)
                 if verbose:

@@ -5,9 +5,9 @@ column is usually the constant 1 of the bias trick, labels y of shape (N,) in 0.
 margin delta = 1, loss = mean hinge loss + reg * sum(W * W), so dW includes 2 * reg * W.
 """
 
-import numbers
-
 import numpy as np
+
+from helpers._checks import as_float_array, check_labels, check_ndim, non_negative_number
 
 
 def check_loss_inputs(W, X, y, reg):
@@ -28,9 +28,9 @@ def check_loss_inputs(W, X, y, reg):
     Raises ValueError on a shape mismatch, an empty minibatch, labels outside 0..C-1,
     non-integer labels, or a negative (or non-finite) reg.
     """
+    W, X = as_float_array("W", W), as_float_array("X", X)
+    check_ndim("W", W, 2, "(D, C)")
     W_shape, X_shape = np.shape(W), np.shape(X)
-    if len(W_shape) != 2:
-        raise ValueError(f"W must have shape (D, C), got {W_shape}")
     D, C = W_shape
     if len(X_shape) != 2:
         raise ValueError(f"X must have shape (N, {D}) matching W {W_shape}, got {X_shape}")
@@ -40,17 +40,8 @@ def check_loss_inputs(W, X, y, reg):
     N = X_shape[0]
     if N == 0:
         raise ValueError(f"empty minibatch: X has shape {X_shape}; the loss is a mean over at least one row")
-    y = np.asarray(y)
-    if y.shape != (N,):
-        raise ValueError(f"y must have shape ({N},) (one label per row of X {X_shape}), got {y.shape}")
-    if y.dtype.kind not in "iu":
-        raise ValueError(f"y must hold integer class labels, got dtype {y.dtype}")
-    low, high = int(y.min()), int(y.max())
-    if low < 0 or high >= C:
-        raise ValueError(f"labels must lie in 0..{C - 1} (W has {C} columns), got range {low}..{high}")
-    if not isinstance(reg, numbers.Real) or not np.isfinite(reg) or reg < 0:
-        raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
-    return y
+    non_negative_number("reg", reg)
+    return check_labels("y", y, num_classes=C, n=N, classes_from=f"W has {C} columns")
 
 
 def svm_loss_naive(W, X, y, reg):
@@ -58,7 +49,8 @@ def svm_loss_naive(W, X, y, reg):
     Structured SVM loss function, naive implementation (with loops).
 
     Inputs have dimension D, there are C classes, and we operate on minibatches
-    of N examples.
+    of N examples. The loss is the average loss over the minibatch plus the L2
+    regularization reg * np.sum(W * W).
 
     Inputs:
     - W: A numpy array of shape (D, C) containing weights.
@@ -98,9 +90,22 @@ def svm_loss_naive(W, X, y, reg):
 
 def svm_loss_vectorized(W, X, y, reg):
     """
-    Structured SVM loss function, vectorized implementation.
+    Structured SVM loss function, vectorized implementation (no loops).
 
-    Inputs and outputs are the same as svm_loss_naive.
+    Inputs have dimension D, there are C classes, and we operate on minibatches
+    of N examples. The loss is the average loss over the minibatch plus the L2
+    regularization reg * np.sum(W * W).
+
+    Inputs:
+    - W: A numpy array of shape (D, C) containing weights.
+    - X: A numpy array of shape (N, D) containing a minibatch of data.
+    - y: A numpy array of shape (N,) containing training labels; y[i] = c means
+      that X[i] has label c, where 0 <= c < C.
+    - reg: (float) regularization strength
+
+    Returns a tuple of:
+    - loss as single float
+    - gradient with respect to weights W; an array of same shape as W
     """
     y = check_loss_inputs(W, X, y, reg)
     num_train = X.shape[0]

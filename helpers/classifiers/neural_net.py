@@ -1,294 +1,50 @@
-"""A two-layer fully-connected network: affine - ReLU - affine - softmax.
+"""The two-layer network's toy problem and hyperparameter search (assignment 1, two_layer_net.ipynb).
 
-The forward and backward passes are plain functions of a parameter dict, so a notebook
-exercise with the same parameters can replace them (`TwoLayerNet(..., loss_fn=...)`):
+The network itself is `helpers.classifiers.fc_net.TwoLayerNet`, the one two-layer network of
+the course (its `loss`, `train` and `predict` are the notebook's exercises):
 
-    two_layer_net_scores(params, X)              -> scores (N, C)
-    two_layer_net_loss(params, X, y=None, reg)   -> scores, or (loss, grads)
+    init_toy_model(model_class, reg)   -> CS231n's toy network: 4 inputs, 10 hidden units, 3 classes
+    init_toy_data()                    -> CS231n's toy data: 5 examples
+    tune_two_layer_net(data, settings) -> results, best_net, best_stats
 
-`TwoLayerNet` keeps the CS231n 2019 API: `params`, `loss`, `train` (minibatch SGD with
-per-epoch learning-rate decay) and `predict`.
+The regularization follows the Solver's convention, 0.5 * reg * sum(W * W) (gradient reg * W),
+where CS231n's assignment 1 used reg * sum(W * W): CS231n's published toy loss 1.30378789133
+with reg=0.05 is reproduced here with reg=0.1.
 """
 
 import math
 
 import numpy as np
 
-PARAM_NAMES = ("W1", "b1", "W2", "b2")
+from helpers.classifiers.fc_net import TwoLayerNet
+from helpers.optim import TrainingDivergedError
+
+TOY_INPUT_SIZE, TOY_HIDDEN_SIZE, TOY_NUM_CLASSES, TOY_NUM_INPUTS = 4, 10, 3, 5
 
 
-# ----------------------------------------------------------------------------- validation
-
-def _check_params(params):
-    """Check that params holds W1 (D, H), b1 (H,), W2 (H, C), b2 (C,); return (D, H, C)."""
-    if not isinstance(params, dict):
-        raise ValueError(f"params must be a dict with keys {PARAM_NAMES}, got {type(params).__name__}")
-    missing = [name for name in PARAM_NAMES if name not in params]
-    if missing:
-        raise ValueError(f"params is missing {missing}; expected keys {PARAM_NAMES}")
-    W1, b1, W2, b2 = (np.asarray(params[name]) for name in PARAM_NAMES)
-    if W1.ndim != 2 or W2.ndim != 2:
-        raise ValueError(f"W1 and W2 must be 2-D, got W1 {W1.shape} and W2 {W2.shape}")
-    D, H = W1.shape
-    C = W2.shape[1]
-    expected = {"b1": (H,), "W2": (H, C), "b2": (C,)}
-    for name, value in (("b1", b1), ("W2", W2), ("b2", b2)):
-        if value.shape != expected[name]:
-            raise ValueError(f"{name} must have shape {expected[name]} to match W1 {W1.shape} "
-                             f"and W2 {W2.shape}, got {value.shape}")
-    return D, H, C
-
-
-def _check_inputs(params, X, y=None, reg=0.0):
-    """Reject inputs that do not fit the network, with the expected and received values."""
-    D, H, C = _check_params(params)
-    X = np.asarray(X)
-    if X.ndim != 2 or X.shape[1] != D:
-        raise ValueError(f"X must have shape (N, {D}) to match W1 ({D}, {H}), got {X.shape}")
-    if X.shape[0] == 0:
-        raise ValueError(f"X must hold at least one example, got shape {X.shape}")
-    if y is not None:
-        y = np.asarray(y)
-        if y.shape != (X.shape[0],):
-            raise ValueError(f"y must have shape ({X.shape[0]},), one label per row of X, got {y.shape}")
-        if y.dtype.kind not in "iu":
-            raise ValueError(f"y must hold integer class labels, got dtype {y.dtype}")
-        if y.min() < 0 or y.max() >= C:
-            raise ValueError(f"labels must lie in 0..{C - 1} (W2 has {C} columns), "
-                             f"got range {y.min()}..{y.max()}")
-    if not (np.isscalar(reg) and math.isfinite(reg) and reg >= 0):
-        raise ValueError(f"reg must be a non-negative number, got {reg!r}")
-
-
-# ----------------------------------------------------------------------------- forward / backward
-
-def two_layer_net_scores(params, X):
+def init_toy_model(model_class=TwoLayerNet, reg=0.0):
     """
-    Forward pass of the two-layer net: class scores for each example.
-
-    The network computes scores = max(0, X W1 + b1) W2 + b2 (no softmax).
+    CS231n's toy network: 4 inputs, 10 hidden units, 3 classes, with the weights CS231n
+    draws after np.random.seed(0) (W1 = 0.1 * randn(4, 10), then W2 = 0.1 * randn(10, 3))
+    and zero biases, on which its published scores and loss depend. NumPy's global
+    generator is left untouched.
 
     Inputs:
-    - params: Dict with W1 (D, H), b1 (H,), W2 (H, C), b2 (C,)
-    - X: Input data of shape (N, D); each X[i] is one example
+    - model_class: The class to build, e.g. a notebook's own TwoLayerNet (a subclass of
+      helpers.classifiers.fc_net.TwoLayerNet)
+    - reg: Regularization strength of the model
 
     Returns:
-    - scores: Array of shape (N, C); scores[i, c] is the score of class c for X[i]
+    - A model_class instance with those parameters
     """
-    _check_inputs(params, X)
-    hidden = np.maximum(0, X @ params["W1"] + params["b1"])
-    return hidden @ params["W2"] + params["b2"]
-
-
-def two_layer_net_loss(params, X, y=None, reg=0.0):
-    """
-    Loss and gradients of the two-layer net: softmax loss on its scores plus L2
-    regularization reg * (sum(W1 ** 2) + sum(W2 ** 2)) (biases are not regularized).
-
-    Inputs:
-    - params: Dict with W1 (D, H), b1 (H,), W2 (H, C), b2 (C,)
-    - X: Input data of shape (N, D)
-    - y: Labels of shape (N,), y[i] in 0..C-1; None asks for the scores only
-    - reg: Regularization strength (non-negative)
-
-    Returns:
-    If y is None: scores of shape (N, C), as two_layer_net_scores.
-    Otherwise a tuple:
-    - loss: Average softmax loss over the N examples plus the regularization term (float)
-    - grads: Dict with the gradient of the loss for each key of params, same shapes
-    """
-    _check_inputs(params, X, y, reg)
-    W1, b1, W2, b2 = (params[name] for name in PARAM_NAMES)
-    hidden = np.maximum(0, X @ W1 + b1)
-    scores = hidden @ W2 + b2
-    if y is None:
-        return scores
-
-    N = X.shape[0]
-    # Shifting by the row maximum leaves the softmax unchanged and keeps exp() from overflowing.
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    loss = -log_probs[np.arange(N), y].mean() + reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
-
-    dscores = np.exp(log_probs)
-    dscores[np.arange(N), y] -= 1
-    dscores /= N
-    dhidden = dscores @ W2.T
-    dhidden[hidden <= 0] = 0  # ReLU passes gradient only where it was active
-    grads = {
-        "W1": X.T @ dhidden + 2 * reg * W1,
-        "b1": dhidden.sum(axis=0),
-        "W2": hidden.T @ dscores + 2 * reg * W2,
-        "b2": dscores.sum(axis=0),
-    }
-    return float(loss), grads
-
-
-# ----------------------------------------------------------------------------- the model
-
-def _random_source(seed):
-    """np.random itself when seed is None (np.random.seed then works as in CS231n), else a RandomState."""
-    return np.random if seed is None else np.random.RandomState(seed)
-
-
-class TwoLayerNet:
-    """
-    A two-layer fully-connected network: input dimension D, hidden dimension H, C classes.
-
-    input - fully connected layer - ReLU - fully connected layer - softmax
-
-    Trained with a softmax loss and L2 regularization on the weight matrices. The
-    parameters live in self.params: W1 (D, H), b1 (H,), W2 (H, C), b2 (C,).
-    """
-
-    def __init__(self, input_size, hidden_size, output_size, std=1e-4, seed=None, loss_fn=None):
-        """
-        Initialize the model: weights are small random values, biases zero.
-
-        Inputs:
-        - input_size: The dimension D of the input data
-        - hidden_size: The number of neurons H in the hidden layer
-        - output_size: The number of classes C
-        - std: Standard deviation of the Gaussian initial weights
-        - seed: Seed for the initial weights; None draws from np.random (as CS231n does),
-          so np.random.seed(0) before the call gives CS231n's numbers
-        - loss_fn: Function (params, X, y=None, reg=0.0) computing the scores or
-          (loss, grads), e.g. the notebook exercise; defaults to two_layer_net_loss
-        """
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
-                            ("output_size", output_size)):
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not (math.isfinite(std) and std > 0):
-            raise ValueError(f"std must be a positive number, got {std!r}")
-        rand = _random_source(seed)
-        # W1 before W2, each drawn right after the other: the order CS231n's toy values depend on.
-        self.params = {
-            "W1": std * rand.randn(input_size, hidden_size),
-            "b1": np.zeros(hidden_size),
-            "W2": std * rand.randn(hidden_size, output_size),
-            "b2": np.zeros(output_size),
-        }
-        self.loss_fn = two_layer_net_loss if loss_fn is None else loss_fn
-
-    def loss(self, X, y=None, reg=0.0):
-        """
-        Compute the loss and gradients of the network on a minibatch.
-
-        Inputs:
-        - X: Input data of shape (N, D)
-        - y: Labels of shape (N,), y[i] in 0..C-1; None asks for the scores only
-        - reg: Regularization strength
-
-        Returns:
-        If y is None: scores of shape (N, C).
-        Otherwise (loss, grads): the data loss plus regularization (float), and a dict of
-        gradients with the keys and shapes of self.params.
-        """
-        _check_inputs(self.params, X, y, reg)
-        return self.loss_fn(self.params, X, y, reg)
-
-    def train(self, X, y, X_val, y_val, learning_rate=1e-3, learning_rate_decay=0.95, reg=5e-6,
-              num_iters=100, batch_size=200, verbose=False, seed=None):
-        """
-        Train the network with minibatch stochastic gradient descent.
-
-        After every epoch the learning rate is multiplied by learning_rate_decay and the
-        accuracy on the current minibatch and on the validation set is recorded. Training
-        stops, with a message naming the iteration, if the loss becomes NaN or infinite.
-
-        Inputs:
-        - X: Training data of shape (N, D)
-        - y: Training labels of shape (N,), y[i] in 0..C-1
-        - X_val: Validation data of shape (N_val, D)
-        - y_val: Validation labels of shape (N_val,)
-        - learning_rate: Step size of the updates
-        - learning_rate_decay: Factor applied to the learning rate after each epoch
-        - reg: Regularization strength
-        - num_iters: Number of updates
-        - batch_size: Number of training examples per step (drawn with replacement)
-        - verbose: Print the loss every 100 iterations
-        - seed: Seed for drawing minibatches; None draws from np.random
-
-        Returns a dict with:
-        - loss_history: List of the loss at each completed iteration
-        - train_acc_history: List of minibatch accuracies, one per epoch
-        - val_acc_history: List of validation accuracies, one per epoch
-        - stopped_at: Iteration at which a non-finite loss stopped training, else None
-        """
-        _check_inputs(self.params, X, y, reg)
-        _check_inputs(self.params, X_val, y_val)
-        if int(num_iters) != num_iters or num_iters < 0:
-            raise ValueError(f"num_iters must be a non-negative integer, got {num_iters!r}")
-        if int(batch_size) != batch_size or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if not (math.isfinite(learning_rate) and learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
-        if not (math.isfinite(learning_rate_decay) and learning_rate_decay > 0):
-            raise ValueError(f"learning_rate_decay must be a positive number, got {learning_rate_decay!r}")
-
-        rand = _random_source(seed)
-        num_train = X.shape[0]
-        iterations_per_epoch = max(num_train // batch_size, 1)
-        loss_history, train_acc_history, val_acc_history = [], [], []
-        stopped_at = None
-
-        for it in range(num_iters):
-            idx = rand.choice(num_train, batch_size)
-            X_batch, y_batch = X[idx], y[idx]
-            loss, grads = self.loss_fn(self.params, X_batch, y_batch, reg)
-            if not math.isfinite(loss):
-                stopped_at = it
-                print(f"Training stopped at iteration {it} of {num_iters}: the loss is {loss} "
-                      f"(learning rate {learning_rate:.3g}, reg {reg:.3g}). The updates diverged; "
-                      "try a smaller learning rate.")
-                break
-            loss_history.append(loss)
-            for name in self.params:
-                self.params[name] -= learning_rate * grads[name]
-
-            if verbose and (it % 100 == 0 or it == num_iters - 1):
-                print(f"iteration {it} / {num_iters}: loss {loss:.6f}")
-
-            if (it + 1) % iterations_per_epoch == 0:
-                train_acc_history.append(float((self.predict(X_batch) == y_batch).mean()))
-                val_acc_history.append(float((self.predict(X_val) == y_val).mean()))
-                learning_rate *= learning_rate_decay
-
-        return {
-            "loss_history": loss_history,
-            "train_acc_history": train_acc_history,
-            "val_acc_history": val_acc_history,
-            "stopped_at": stopped_at,
-        }
-
-    def predict(self, X):
-        """
-        Predict labels: for each example, the class with the highest score.
-
-        Inputs:
-        - X: Data of shape (N, D)
-
-        Returns:
-        - y_pred: Array of shape (N,) of int64 labels in 0..C-1
-        """
-        return np.argmax(self.loss(X), axis=1)
-
-
-# ----------------------------------------------------------------------------- the toy problem
-
-def init_toy_model(loss_fn=None):
-    """
-    CS231n's toy network: 4 inputs, 10 hidden units, 3 classes, weights drawn with
-    np.random.seed(0) and std 1e-1 (the published expected scores and loss depend on it).
-
-    Inputs:
-    - loss_fn: Optional loss function for the net (see TwoLayerNet)
-
-    Returns:
-    - A TwoLayerNet
-    """
-    return TwoLayerNet(4, 10, 3, std=1e-1, seed=0, loss_fn=loss_fn)
+    model = model_class(input_dim=TOY_INPUT_SIZE, hidden_dim=TOY_HIDDEN_SIZE, num_classes=TOY_NUM_CLASSES,
+                        weight_scale=1e-1, reg=reg, seed=0)
+    rand = np.random.RandomState(0)
+    model.params["W1"] = 1e-1 * rand.randn(TOY_INPUT_SIZE, TOY_HIDDEN_SIZE)
+    model.params["b1"] = np.zeros(TOY_HIDDEN_SIZE)
+    model.params["W2"] = 1e-1 * rand.randn(TOY_HIDDEN_SIZE, TOY_NUM_CLASSES)
+    model.params["b2"] = np.zeros(TOY_NUM_CLASSES)
+    return model
 
 
 def init_toy_data():
@@ -299,6 +55,74 @@ def init_toy_data():
     - X: Array of shape (5, 4)
     - y: Array of shape (5,) with labels [0, 1, 2, 2, 1]
     """
-    X = 10 * np.random.RandomState(1).randn(5, 4)
+    X = 10 * np.random.RandomState(1).randn(TOY_NUM_INPUTS, TOY_INPUT_SIZE)
     y = np.array([0, 1, 2, 2, 1])
     return X, y
+
+
+def tune_two_layer_net(data, settings, model_class=TwoLayerNet, num_classes=10, weight_scale=1e-4,
+                       learning_rate_decay=0.95, batch_size=200, seed=0, verbose=True):
+    """
+    Tune the hyperparameters of a two-layer network on the validation set: train one
+    network per setting, measure its accuracy on the training and validation data, and
+    keep the one with the best validation accuracy.
+
+    For each setting (hidden_size, learning_rate, reg, num_iters), call np.random.seed(seed),
+    then build model_class(D, hidden_size, num_classes, weight_scale=weight_scale, reg=reg),
+    with D the number of columns of X_train, and train it with
+    train(X_train, y_train, X_val, y_val, learning_rate=learning_rate,
+    learning_rate_decay=learning_rate_decay, num_iters=num_iters, batch_size=batch_size,
+    seed=seed): runs differ only by their hyperparameters. A run whose training raises
+    TrainingDivergedError is recorded as (nan, nan) and never chosen.
+
+    Inputs:
+    - data: A dict with X_train of shape (N, D), y_train of shape (N,), X_val of shape
+      (N_val, D) and y_val of shape (N_val,).
+    - settings: A list of tuples (hidden_size, learning_rate, reg, num_iters) to try.
+    - model_class: The network class, e.g. a notebook's own TwoLayerNet.
+    - num_classes: The number of classes C.
+    - weight_scale: Standard deviation of the initial weights.
+    - learning_rate_decay: Factor applied to the learning rate after each epoch.
+    - batch_size: Minibatch size of every run.
+    - seed: Integer seed of the initial weights and of the minibatches of every run.
+    - verbose: boolean; if true print one line per setting.
+
+    Returns a tuple of:
+    - results: A dict mapping each setting to a tuple (training_accuracy,
+      validation_accuracy) of floats.
+    - best_net: The trained network with the highest validation accuracy (the first one
+      tried among equals).
+    - best_stats: The dict its train call returned (loss and accuracy histories).
+    """
+    missing = [key for key in ("X_train", "y_train", "X_val", "y_val") if key not in data]
+    if missing:
+        raise ValueError(f"data must be a dict with X_train, y_train, X_val and y_val; missing {missing}")
+    if not settings:
+        raise ValueError("settings must hold at least one (hidden_size, learning_rate, reg, num_iters) tuple")
+    input_dim = data["X_train"].shape[1]
+    results = {}
+    best_net, best_stats, best_val = None, None, -1.0
+    for setting in settings:
+        hidden_size, learning_rate, reg, num_iters = setting
+        np.random.seed(seed)  # the same initial weights for every setting of the same hidden size
+        net = model_class(input_dim, hidden_size, num_classes, weight_scale=weight_scale, reg=reg)
+        try:
+            stats = net.train(data["X_train"], data["y_train"], data["X_val"], data["y_val"],
+                              learning_rate=learning_rate, learning_rate_decay=learning_rate_decay,
+                              num_iters=num_iters, batch_size=batch_size, seed=seed)
+        except TrainingDivergedError as error:
+            results[setting] = (math.nan, math.nan)
+            if verbose:
+                print(f"hidden {hidden_size} lr {learning_rate:.1e} reg {reg:g} iters {num_iters}: diverged ({error})")
+            continue
+        train_acc = float(np.mean(net.predict(data["X_train"]) == data["y_train"]))
+        val_acc = float(np.mean(net.predict(data["X_val"]) == data["y_val"]))
+        results[setting] = (train_acc, val_acc)
+        if verbose:
+            print(f"hidden {hidden_size} lr {learning_rate:.1e} reg {reg:g} iters {num_iters}: "
+                  f"train accuracy {train_acc:.3f} val accuracy {val_acc:.3f}")
+        if val_acc > best_val:
+            best_net, best_stats, best_val = net, stats, val_acc
+    if best_net is None:
+        raise TrainingDivergedError("every run diverged: try smaller learning rates")
+    return results, best_net, best_stats

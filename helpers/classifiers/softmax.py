@@ -16,7 +16,8 @@ def softmax_loss_naive(W, X, y, reg):
     Softmax loss function, naive implementation (with loops)
 
     Inputs have dimension D, there are C classes, and we operate on minibatches
-    of N examples.
+    of N examples. The loss is the average loss over the minibatch plus the L2
+    regularization reg * np.sum(W * W).
 
     Inputs:
     - W: A numpy array of shape (D, C) containing weights.
@@ -54,9 +55,22 @@ def softmax_loss_naive(W, X, y, reg):
 
 def softmax_loss_vectorized(W, X, y, reg):
     """
-    Softmax loss function, vectorized version.
+    Softmax loss function, vectorized version (no loops)
 
-    Inputs and outputs are the same as softmax_loss_naive.
+    Inputs have dimension D, there are C classes, and we operate on minibatches
+    of N examples. The loss is the average loss over the minibatch plus the L2
+    regularization reg * np.sum(W * W).
+
+    Inputs:
+    - W: A numpy array of shape (D, C) containing weights.
+    - X: A numpy array of shape (N, D) containing a minibatch of data.
+    - y: A numpy array of shape (N,) containing training labels; y[i] = c means
+      that X[i] has label c, where 0 <= c < C.
+    - reg: (float) regularization strength
+
+    Returns a tuple of:
+    - loss as single float
+    - gradient with respect to weights W; an array of same shape as W
     """
     y = check_loss_inputs(W, X, y, reg)
     num_train = X.shape[0]

@@ -4,6 +4,8 @@ Executes every notebook in course order in a fresh kernel, writes the executed c
 an HTML copy to build/<assignment>/, prints a summary table (notebook, status, time,
 headline results) and writes the same to build/results.json as
 {"notebook": {"metric": value, ..., "status": "ok", "seconds": 12.3, "scale": "quick"}}.
+A notebook's entry is replaced only when its run finishes: an interrupted run (Ctrl-C) keeps
+the previous results of the notebook it was running.
 
     python -m helpers.course.run [NAME ...]    only the notebooks whose name contains NAME
 """
@@ -15,21 +17,33 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
 from helpers import repo_root
+from helpers.course.exercise import strict_mode
 from helpers.course.jsonstore import read_json, update_json
+from helpers.course.kernels import execute_all, running_notebook
 from helpers.course.notebooks import course_notebooks
+from helpers.course.scale import current_scale
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def first_error_line(error: CellExecutionError) -> str:
-    """The exception line of a failed cell, without the terminal colours of IPython's traceback."""
-    lines = [line for line in ANSI_ESCAPE.sub("", str(error)).splitlines() if line.strip()]
-    return lines[-1][:160] if lines else "error"
+def failure_summary(error: CellExecutionError, cell_index: int | None = None) -> str:
+    """One line for a failed cell: the exception type and the first line of its message (for a failing
+    check, the exercise's name and what differs), and the cell number."""
+    name = getattr(error, "ename", "") or "Error"
+    lines = [line.strip() for line in ANSI_ESCAPE.sub("", getattr(error, "evalue", "") or "").splitlines()
+             if line.strip()]
+    if not lines:  # an older nbclient: the last line of the traceback text
+        lines = [line for line in ANSI_ESCAPE.sub("", str(error)).splitlines() if line.strip()][-1:] or ["error"]
+        return lines[0][:200]
+    message = lines[0]
+    if message.endswith(":") and len(lines) > 1:  # "x does not match the reference:" then "- what differs"
+        message = f"{message} {lines[1].lstrip('- ')}"
+    where = f" (cell {cell_index + 1})" if cell_index is not None else ""
+    return f"{name}: {message}"[:200] + where
 
 
 def run_notebook(path: Path, build: Path) -> tuple[str, float, str, dict]:
@@ -39,7 +53,7 @@ def run_notebook(path: Path, build: Path) -> tuple[str, float, str, dict]:
     Returns:
     - status: "ok" or "FAILED"
     - seconds: Execution time
-    - detail: The failing cell's exception line, or ""
+    - detail: What failed, in one line, or ""
     - metrics: What the notebook reported with helpers.course.results.report
     """
     nb = nbformat.read(path, as_version=4)
@@ -52,13 +66,17 @@ def run_notebook(path: Path, build: Path) -> tuple[str, float, str, dict]:
     started = time.time()
     status, detail = "ok", ""
     try:
-        NotebookClient(nb, timeout=None, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-    except CellExecutionError as error:
-        status, detail = "FAILED", first_error_line(error)
+        with running_notebook(nb, path.parent) as client:
+            try:
+                execute_all(client)
+            except CellExecutionError as error:
+                failed = next((i for i, c in enumerate(nb.cells)
+                               if any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+                status, detail = "FAILED", failure_summary(error, failed)
+        metrics = read_json(own_results).get(path.stem, {})
+    finally:
+        own_results.unlink(missing_ok=True)
     seconds = time.time() - started
-    metrics = read_json(own_results).get(path.stem, {})
-    own_results.unlink(missing_ok=True)
     out_dir = build / path.parent.name
     out_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_dir / path.name)
@@ -78,20 +96,31 @@ def format_metrics(metrics: dict) -> str:
 
 def main(filters: list[str], root: Path | None = None) -> int:
     root = Path(root) if root is not None else repo_root()
+    try:  # every setting is checked before any kernel starts
+        scale = current_scale()
+        strict = strict_mode()
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     build = root / "build"
     notebooks = [p for p in course_notebooks(root) if not filters or any(f in p.stem for f in filters)]
     if not notebooks:
-        print(f"no notebook matches {filters}")
+        print(f"no notebook matches {filters}", file=sys.stderr)
         return 1
-    scale = os.environ.get("CS231N_SCALE", "quick") or "quick"
     build.mkdir(exist_ok=True)
     results_file = build / "results.json"
-    print(f"Running {len(notebooks)} notebooks at the {scale} scale; executed copies go to {build}/")
+    print(f"Running {len(notebooks)} notebooks at the {scale} scale{' in strict mode' if strict else ''}; "
+          f"executed copies go to {build}/")
     rows = []
     for i, path in enumerate(notebooks, 1):
         name = str(path.relative_to(root))
         print(f"[{i}/{len(notebooks)}] {name} ...", flush=True)
-        status, seconds, detail, metrics = run_notebook(path, build)
+        try:
+            status, seconds, detail, metrics = run_notebook(path, build)
+        except KeyboardInterrupt:
+            print(f"\nInterrupted while running {name}: its previous results in {results_file} are kept; "
+                  f"{len(rows)} notebook(s) finished before it.", file=sys.stderr)
+            return 130
         entry = {**metrics, "status": status.lower(), "seconds": round(seconds, 1), "scale": scale}
         update_json(results_file, lambda results, stem=path.stem, entry=entry: results.update({stem: entry}))
         print(f"    {status} in {seconds:.0f} s" + (f": {detail}" if detail else ""), flush=True)

@@ -11,35 +11,24 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers._checks import non_negative_int
 from helpers.course.scale import is_full
 from helpers.data.paths import DatasetMissingError, dataset_path, datasets_dir, fetch_command
+from helpers.data.safe_pickle import RestrictedUnpickler
 
 CIFAR10_CLASSES = ("plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_FOLDER = "cifar-10-batches-py"
 SAMPLE_PATH = Path(__file__).resolve().parent / "samples" / "cifar10_sample.npz.xz"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 
-_ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("_codecs", "encode"),
-}
-
-
-class _ArrayOnlyUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        if (module, name) in _ALLOWED_GLOBALS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: not part of a CIFAR-10 batch")
-
-
 def load_CIFAR_batch(filename, as_float=True):
     """
     Load one CIFAR-10 batch file (python pickle layout). Any number of rows is accepted.
+
+    The file must hold what the official batches hold: 'data', a uint8 array of shape (N, 3072)
+    (the red, green and blue planes of each 32x32 image, row-major), and 'labels', N integers in
+    0..9. Anything else is refused with a ValueError naming the file; nothing in the file can
+    make the loader build more than the arrays it declares.
 
     Inputs:
     - filename: Path of a batch file (data_batch_1 ... data_batch_5, test_batch)
@@ -50,23 +39,41 @@ def load_CIFAR_batch(filename, as_float=True):
     - y: Labels of shape (N,), int64 in 0..9
     """
     filename = Path(filename)
+    refetch = f"re-fetch it with `{fetch_command('cifar10', repair=True)}`"
     with open(filename, "rb") as f:
         try:
-            batch = _ArrayOnlyUnpickler(f, encoding="latin1").load()
-        except (pickle.UnpicklingError, EOFError, ValueError) as error:
-            raise ValueError(f"{filename} is not a readable CIFAR-10 batch ({error}); "
-                             f"re-fetch it with `{fetch_command('cifar10')}`") from error
+            batch = RestrictedUnpickler(f, "a CIFAR-10 batch", encoding="latin1").load()
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, MemoryError) as error:
+            raise ValueError(f"{filename} is not a readable CIFAR-10 batch ({error}); {refetch}") from error
     if not isinstance(batch, dict) or "data" not in batch or "labels" not in batch:
-        raise ValueError(f"{filename} is not a CIFAR-10 batch: expected a dict with 'data' and 'labels'")
-    data = np.asarray(batch["data"])
-    labels = np.asarray(batch["labels"], dtype=np.int64)
-    if data.ndim != 2 or data.shape[1] != 3072 or data.shape[0] != labels.shape[0]:
-        raise ValueError(f"{filename}: expected data of shape (N, 3072) and N labels, "
-                         f"got data {data.shape} and {labels.shape[0]} labels")
-    if labels.size and (labels.min() < 0 or labels.max() > 9):
-        raise ValueError(f"{filename}: labels must be in 0..9, got range {labels.min()}..{labels.max()}")
-    X = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+        raise ValueError(f"{filename} is not a CIFAR-10 batch: expected a dict with 'data' and 'labels'; {refetch}")
+    data, labels = batch["data"], batch["labels"]
+    # The data must already be an array: a nested list would be expanded by np.asarray, and a small
+    # file of repeated references can declare gigabytes.
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        raise ValueError(f"{filename}: 'data' must be a uint8 array of shape (N, 3072) (pixel values 0..255), got "
+                         f"{_describe(data)}; {refetch}")
+    N = data.shape[0]
+    if isinstance(labels, np.ndarray):
+        labels = labels.tolist() if labels.ndim == 1 else labels
+    if not isinstance(labels, list) or len(labels) != N or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in labels):
+        raise ValueError(f"{filename}: 'labels' must be a list of {N} integers (one per image), got "
+                         f"{_describe(labels)}; {refetch}")
+    labels = np.array(labels, dtype=np.int64)
+    if N and (labels.min() < 0 or labels.max() > 9):
+        raise ValueError(f"{filename}: labels must be in 0..9, got range {labels.min()}..{labels.max()}; {refetch}")
+    X = data.reshape(N, 3, 32, 32).transpose(0, 2, 3, 1)  # (N, 3, 32, 32) -> (N, 32, 32, 3)
     return (X.astype(np.float64) if as_float else np.ascontiguousarray(X)), labels
+
+
+def _describe(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, list):
+        kinds = sorted({type(v).__name__ for v in value[:1000]})
+        return f"a list of {len(value)} items of type {', '.join(kinds) or 'nothing'}"
+    return f"a {type(value).__name__}"
 
 
 def _load_folder(root: Path):
@@ -79,10 +86,17 @@ def _load_folder(root: Path):
     return np.concatenate(xs), np.concatenate(ys), X_test, y_test
 
 
-def _load_sample():
+def load_cifar10_sample():
+    """
+    The bundled sample of genuine CIFAR-10 rows (tools/make_cifar10_sample.py stores the images as
+    load_CIFAR_batch returns them, channels last).
+
+    Returns:
+    - X_train: (2000, 32, 32, 3) uint8; y_train: (2000,) int64
+    - X_test: (500, 32, 32, 3) uint8; y_test: (500,) int64
+    """
     with np.load(io.BytesIO(lzma.decompress(SAMPLE_PATH.read_bytes())), allow_pickle=False) as z:
-        return (z["X_train"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), z["y_train"].astype(np.int64),
-                z["X_test"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), z["y_test"].astype(np.int64))
+        return z["X_train"], z["y_train"].astype(np.int64), z["X_test"], z["y_test"].astype(np.int64)
 
 
 def cifar10_available() -> bool:
@@ -125,7 +139,7 @@ def _load_uint8(root=None, verbose=True):
     else:
         # The quick scale always uses the bundled sample, so quick results are the same on every
         # machine (a fresh clone, CI, a learner who has fetched the full set) and load in a blink.
-        arrays = _load_sample()
+        arrays = load_cifar10_sample()
         source = "the bundled CIFAR-10 sample of genuine images (CS231N_SCALE=full uses the full set"
         source += ")" if cifar10_available() else f", fetched by `{fetch_command('cifar10')}`)"
     X_train, y_train, X_test, y_test = arrays
@@ -137,8 +151,7 @@ def _load_uint8(root=None, verbose=True):
 def _split(num_training, num_validation, num_test, available_train, available_test):
     for name, value in (("num_training", num_training), ("num_validation", num_validation),
                         ("num_test", num_test)):
-        if int(value) != value or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        non_negative_int(name, value)
     if num_training + num_validation > available_train:
         raise ValueError(f"num_training + num_validation = {num_training + num_validation} exceeds the "
                          f"{available_train} training images available")
@@ -176,7 +189,7 @@ def get_CIFAR10_linear_data(num_training=49000, num_validation=1000, num_test=10
         "test": (X_test[:num_test], y_test[:num_test]),
         "dev": (X_train[dev], y_train[dev]),
     }
-    flat = {k: X.reshape(X.shape[0], 3072).astype(np.float64) for k, (X, _) in splits.items()}
+    flat = {k: X.reshape(X.shape[0], 3072).astype(np.float64) for k, (X, _) in splits.items()}  # (N, 3072)
     mean_image = flat["train"].mean(axis=0)
     data = {"mean_image": mean_image}
     for k, (_, y) in splits.items():
@@ -212,7 +225,7 @@ def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000, sub
         mean_image = data["X_train"].mean(axis=0)
         for k in ("X_train", "X_val", "X_test"):
             data[k] = data[k] - mean_image
-        data["mean_image"] = mean_image.transpose(2, 0, 1).copy()
+        data["mean_image"] = mean_image.transpose(2, 0, 1).copy()  # (3, 32, 32)
     for k in ("X_train", "X_val", "X_test"):
-        data[k] = np.ascontiguousarray(data[k].transpose(0, 3, 1, 2))
+        data[k] = np.ascontiguousarray(data[k].transpose(0, 3, 1, 2))  # (N, 3, 32, 32)
     return data

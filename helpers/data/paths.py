@@ -17,12 +17,19 @@ class DatasetMissingError(FileNotFoundError):
 
 
 def datasets_dir() -> Path:
+    """The datasets folder: CS231N_DATASETS, else datasets/ in the checkout. A relative
+    CS231N_DATASETS is taken from the repository root, by the notebooks (whose kernels run in
+    assignmentN/) and by setup_datasets.sh alike."""
     env = os.environ.get(DATASETS_VARIABLE)
-    return Path(env).expanduser() if env else repo_root() / "datasets"
+    if not env:
+        return repo_root() / "datasets"
+    path = Path(env).expanduser()
+    return path if path.is_absolute() else repo_root() / path
 
 
-def fetch_command(dataset: str) -> str:
-    return f"./setup_datasets.sh {dataset}"
+def fetch_command(dataset: str, repair: bool = False) -> str:
+    """The command that installs a dataset (with repair=True, the one that replaces a damaged copy)."""
+    return f"./setup_datasets.sh {'--force ' if repair else ''}{dataset}"
 
 
 def dataset_path(dataset: str, *parts: str, must_exist: bool = True) -> Path:

@@ -18,7 +18,7 @@ def flatten(x):
     Returns:
     - Tensor of shape (N, d1 * ... * dk), a view of x when possible
     """
-    return x.reshape(x.shape[0], -1)
+    return x.reshape(x.shape[0], -1)  # (N, d1 * ... * dk)
 
 
 def two_layer_fc(x, params):

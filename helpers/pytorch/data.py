@@ -6,6 +6,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from torchvision.transforms import v2
 
+from helpers._checks import non_negative_int, number_in, positive_int
 from helpers.data.cifar10 import load_CIFAR10
 
 # Per-channel statistics of the 50000 CIFAR-10 training images, on pixel values in [0, 1].
@@ -30,10 +31,27 @@ def normalize_images(X, dtype=torch.float32):
     X = np.asarray(X)
     if X.ndim != 4 or X.shape[1:] != (32, 32, 3):
         raise ValueError(f"X must have shape (N, 32, 32, 3), got {X.shape}")
-    images = torch.from_numpy(np.ascontiguousarray(X.transpose(0, 3, 1, 2))).to(dtype) / 255.0
-    mean = torch.tensor(CIFAR10_MEAN, dtype=dtype).view(1, 3, 1, 1)
-    std = torch.tensor(CIFAR10_STD, dtype=dtype).view(1, 3, 1, 1)
+    images = torch.from_numpy(np.ascontiguousarray(X.transpose(0, 3, 1, 2))).to(dtype) / 255.0  # (N, 3, 32, 32)
+    mean = torch.tensor(CIFAR10_MEAN, dtype=dtype).view(1, 3, 1, 1)  # (1, 3, 1, 1)
+    std = torch.tensor(CIFAR10_STD, dtype=dtype).view(1, 3, 1, 1)  # (1, 3, 1, 1)
     return (images - mean) / std
+
+
+def unnormalize_image(image):
+    """
+    Undo normalize_images for one image, for display.
+
+    Inputs:
+    - image: Tensor of shape (3, H, W), standardized with CIFAR10_MEAN and CIFAR10_STD
+
+    Returns:
+    - Array of shape (H, W, 3) with values in [0, 1], for plt.imshow
+    """
+    if image.ndim != 3 or image.shape[0] != 3:
+        raise ValueError(f"image must have shape (3, H, W), got {tuple(image.shape)}")
+    mean = torch.tensor(CIFAR10_MEAN, dtype=image.dtype).view(3, 1, 1)  # (3, 1, 1)
+    std = torch.tensor(CIFAR10_STD, dtype=image.dtype).view(3, 1, 1)  # (3, 1, 1)
+    return (image.detach().cpu() * std + mean).clamp(0, 1).permute(1, 2, 0).numpy()  # (H, W, 3)
 
 
 def get_CIFAR10_tensors(num_training=49000, num_validation=1000, num_test=10000, verbose=True):
@@ -52,8 +70,7 @@ def get_CIFAR10_tensors(num_training=49000, num_validation=1000, num_test=10000,
     X_train, y_train, X_test, y_test = load_CIFAR10(verbose=verbose)
     for name, value in (("num_training", num_training), ("num_validation", num_validation),
                         ("num_test", num_test)):
-        if int(value) != value or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        positive_int(name, value)
     if num_training + num_validation > len(y_train):
         raise ValueError(f"num_training + num_validation = {num_training + num_validation} exceeds the "
                          f"{len(y_train)} training images available")
@@ -82,10 +99,8 @@ def augmentation_transform(padding=4, flip_p=0.5):
     Returns:
     - A torchvision.transforms.v2 transform mapping a (3, 32, 32) tensor to a (3, 32, 32) tensor
     """
-    if padding < 0:
-        raise ValueError(f"padding must be >= 0, got {padding}")
-    if not 0.0 <= flip_p <= 1.0:
-        raise ValueError(f"flip_p must be in [0, 1], got {flip_p}")
+    non_negative_int("padding", padding)
+    number_in("flip_p", flip_p, 0, 1)
     # Reflection keeps the padded border looking like image content; zero padding after
     # normalization would add a flat frame the network never sees at test time.
     return v2.Compose([v2.RandomCrop(32, padding=padding, padding_mode="reflect"),

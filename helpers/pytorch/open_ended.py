@@ -5,6 +5,8 @@ one-cycle learning-rate schedule and its optimizer, sized to train well on a CPU
 import torch
 import torch.nn as nn
 
+from helpers._checks import number_in, positive_int
+
 
 def conv_bn_relu(in_channels, out_channels):
     """3x3 convolution (no bias: the batch norm supplies it) - batch norm - ReLU; keeps H x W."""
@@ -72,10 +74,8 @@ def one_cycle_schedule(optimizer, total_steps, peak_fraction=0.25):
     Returns:
     - A torch.optim.lr_scheduler.LambdaLR to step after every minibatch
     """
-    if int(total_steps) != total_steps or total_steps < 1:
-        raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
-    if not 0.0 < peak_fraction < 1.0:
-        raise ValueError(f"peak_fraction must be in (0, 1), got {peak_fraction}")
+    positive_int("total_steps", total_steps)
+    number_in("peak_fraction", peak_fraction, 0, 1, low_open=True, high_open=True)
     peak = max(1, round(peak_fraction * total_steps))
 
     def factor(step):
