@@ -68,12 +68,10 @@ class SceneEncoder(nn.Module):
         layers = [_block(3, widths[0], kernel=4, stride=2)]
         layers += [_block(cin, cout, stride=2) for cin, cout in zip(widths[:-1], widths[1:], strict=True)]
         self.features = nn.Sequential(*layers, _block(grid_channels, grid_channels))
-        # Each cell's vector is squeezed to 48 numbers, then two layers, not one: sorting the objects of a
-        # scene into slots is not a linear function of the grid, and copying any cell into any slot takes
-        # many hidden units.
-        self.squeeze = _block(grid_channels, 48, kernel=1)
-        self.project = nn.Sequential(nn.Linear(48 * grid_size * grid_size, 2 * feature_dim), nn.ReLU(inplace=True),
-                                     nn.Linear(2 * feature_dim, feature_dim))
+        # Two layers, not one: sorting the objects of a scene into slots is not a linear function of
+        # the grid.
+        self.project = nn.Sequential(nn.Linear(grid_channels * grid_size * grid_size, feature_dim),
+                                     nn.ReLU(inplace=True), nn.Linear(feature_dim, feature_dim))
         self.norm = nn.BatchNorm1d(feature_dim, affine=False)
         self.cell_head = nn.Conv2d(grid_channels, CELL_OUTPUTS, 1)
         self.slot_head = nn.Linear(feature_dim, SLOTS * CELL_OUTPUTS)
@@ -82,7 +80,7 @@ class SceneEncoder(nn.Module):
     def forward(self, images):
         """Returns grid (N, D, G, G) and vector (N, feature_dim)."""
         grid = self.features(images)
-        vector = self.norm(self.project(self.squeeze(grid).flatten(1)))  # (N, 48*G*G) -> (N, feature_dim)
+        vector = self.norm(self.project(grid.flatten(1)))  # (N, D*G*G) -> (N, feature_dim)
         return grid, vector
 
     def heads(self, grid, vector):
