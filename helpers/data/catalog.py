@@ -232,6 +232,13 @@ class BundledCheckpoint:
 
 # Filled by the scripts that train them; see helpers.data.bundled.
 BUNDLED_CHECKPOINTS: dict[str, BundledCheckpoint] = {
+    "scene_encoder": BundledCheckpoint(
+        file="scene_encoder.pt",
+        sha256="ca59b3bee4b22ff88e7c2113c2a39c6646289e511f8ac7f45829c3c3b82710b5",
+        command="python tools/train_scene_encoder.py",
+        description="the CNN that turns a generated 64x64 scene into a 512-d vector and a 4x4x128 grid "
+                    "(helpers.data.scene_encoder), what VGG-16 is to the COCO captioning features",
+    ),
     "mnist_classifier": BundledCheckpoint(
         "mnist_classifier.pt", "2a1c2bfd8c86b6acc36bcd0aba1664b882edd92020a594490a468f00b8031062",
         "python tools/train_mnist_classifier.py",
