@@ -796,6 +796,30 @@ BUGS = {
             """, r"build_dc_generator does not match.*parameter '2.weight' is missing.*"
                  r"Hint \(the output\): the layers in the docstring's order"),
     },
+    "StyleTransfer": {
+        "content_loss": Bug("""
+            return torch.sum((content_current - content_original) ** 2)  # content_weight is forgotten
+            """, r"content_loss does not match.*the output .*Hint \(the output\): look at the content weight"),
+        "gram_matrix": Bug("""
+            N, C, H, W = features.shape
+            flat = features.reshape(N, C, H * W)
+            gram = flat @ flat.transpose(1, 2)
+            if normalize:
+                gram = gram / (H * W)  # divides by the number of positions, not of neurons
+            return gram
+            """, r"gram_matrix does not match.*the output differs in 50 of 50 values.*"
+                 r"Hint \(the output\): .*what you divide by"),
+        "style_loss": Bug("""
+            loss = 0
+            for idx, target in zip(style_layers, style_targets):
+                loss = loss + torch.sum((gram_matrix(feats[idx]) - target) ** 2)  # no layer weights
+            return loss
+            """, r"style_loss does not match.*the output .*Hint \(the output\): look at the layer weights"),
+        "tv_loss": Bug("""
+            vertical = torch.sum((img[:, :, 1:, :] - img[:, :, :-1, :]) ** 2)
+            return tv_weight * vertical  # the horizontal neighbours are forgotten
+            """, r"tv_loss does not match.*the output .*Hint \(the output\): look at both directions"),
+    },
 }
 
 # Second classic mistakes, for exercises whose brief names two: each runs the notebook once more
