@@ -820,6 +820,38 @@ BUGS = {
             return tv_weight * vertical  # the horizontal neighbours are forgotten
             """, r"tv_loss does not match.*the output .*Hint \(the output\): look at both directions"),
     },
+    "NetworkVisualization": {
+        "compute_saliency_maps": Bug("""
+            model.eval()
+            X = X.clone().requires_grad_()
+            scores = model(X)
+            scores.gather(1, y.view(-1, 1)).sum().backward()
+            return X.grad.max(dim=1).values  # the largest gradient, not the largest absolute gradient
+            """, r"compute_saliency_maps does not match.*saliency differs in \d+ of \d+ values.*Hint \(saliency\)"),
+        "make_fooling_image": Bug("""
+            model.eval()
+            X_fooling = X.clone().requires_grad_()
+            for _ in range(100):
+                scores = model(X_fooling)
+                if scores.argmax(dim=1).item() == target_y:
+                    break
+                scores[0, target_y].backward()
+                with torch.no_grad():
+                    X_fooling -= X_fooling.grad / X_fooling.grad.norm()  # descends the target score
+                X_fooling.grad.zero_()
+            return X_fooling.detach()
+            """, r"make_fooling_image does not match.*X_fooling (differs in \d+ of \d+|holds \d+ NaN) values.*"
+                 r"Hint \(X_fooling\)"),
+        "class_visualization_update_step": Bug("""
+            probs = torch.softmax(model(img), dim=1)
+            objective = probs[0, target_y] - l2_reg * torch.sum(img * img)  # the probability, not the raw score
+            objective.backward()
+            with torch.no_grad():
+                img += learning_rate * img.grad / img.grad.norm()
+            img.grad.zero_()
+            """, r"class_visualization_update_step does not match.*`img` after the call differs in \d+ of \d+ "
+                 r"values.*Hint \(img\)"),
+    },
 }
 
 # Second classic mistakes, for exercises whose brief names two: each runs the notebook once more

@@ -387,3 +387,29 @@ def test_a_list_output_is_compared_with_a_list_reference():
 
     message = failure(short_history, 4, output_names=("losses", "stats"))
     assert "losses has shape (3,), expected (4,)" in message
+
+
+def test_an_in_place_update_is_the_output_of_a_function_that_returns_nothing():
+    def reference_step(img, grad, learning_rate):
+        img += learning_rate * grad / np.linalg.norm(grad)
+
+    @exercise(reference_step)
+    def unnormalized_step(img, grad, learning_rate):
+        img += learning_rate * grad
+
+    @exercise(reference_step)
+    def forgotten_step(img, grad, learning_rate):
+        img + learning_rate * grad / np.linalg.norm(grad)
+
+    @exercise(reference_step)
+    def step(img, grad, learning_rate):
+        img += learning_rate * (grad / np.linalg.norm(grad))
+
+    img, grad = np.zeros(4), np.array([3.0, 0.0, 4.0, 0.0])
+    message = failure(unnormalized_step, img, grad, 1.0, hints={"img": "normalize the gradient"})
+    assert "`img` after the call differs in 2 of 4 values" in message and "Hint (img): normalize" in message
+    message = failure(forgotten_step, img, grad, 1.0)
+    assert "`img` is unchanged after the call, but the reference updates it in place" in message
+    check_exercise(step, img, grad, 1.0)
+    check_exercise(step, torch.zeros(4), torch.tensor([3.0, 0.0, 4.0, 0.0]), 1.0)
+    assert not img.any()  # the check ran on copies

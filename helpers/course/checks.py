@@ -339,9 +339,11 @@ def _changed(before, after) -> bool:
     return False
 
 
-def _compare_side_effects(comparison, reference, pristine, learner_call, reference_call):
+def _compare_side_effects(comparison, reference, pristine, learner_call, reference_call, in_place=False):
     """Arrays the learner modified in place although the reference does not, and dict entries
-    (e.g. bn_param's running averages) that the reference updates and the learner's call left different."""
+    (e.g. bn_param's running averages) that the reference updates and the learner's call left different.
+    With in_place (the reference returns nothing, e.g. a gradient step on an image), the arrays the
+    reference updates are its output: the learner's call must leave them equal."""
     before, mine, theirs = (_arguments(reference, *call) for call in (pristine, learner_call, reference_call))
     for name, original in before.items():
         if isinstance(_plain(original), np.ndarray):
@@ -349,6 +351,12 @@ def _compare_side_effects(comparison, reference, pristine, learner_call, referen
                 comparison.problem(f"`{name}`", f"was modified in place, but the reference leaves its inputs "
                                                 f"unchanged: compute a new array instead of changing `{name}` "
                                                 f"(e.g. `{name} - step`, not `{name} -= step`)")
+            elif in_place and _changed(original, theirs.get(name)):
+                if not _changed(original, mine.get(name)):
+                    comparison.problem(f"`{name}`", f"is unchanged after the call, but the reference updates it in "
+                                                    f"place (e.g. `{name} += step` inside `torch.no_grad()`)")
+                else:
+                    comparison.compare(f"`{name}` after the call", mine.get(name), theirs.get(name))
         elif isinstance(original, dict) and isinstance(mine.get(name), dict) and isinstance(theirs.get(name), dict):
             for key, value in theirs[name].items():
                 if key in original and not _changed(original[key], value) and key in mine[name]:
@@ -398,7 +406,8 @@ def _exercise_of(fn):
 def check_exercise(fn, *args, tol=1e-9, output_names=None, hint=None, hints=None, **kwargs):
     """
     Run an exercise and its reference on copies of the same inputs and compare what they return
-    (and the arguments they update, e.g. bn_param's running averages).
+    (and the arguments they update, e.g. bn_param's running averages; for a function that returns
+    nothing, such as a gradient step on an image, the arrays it updates in place are its output).
 
     Inputs:
     - fn: A function bound with @exercise; or a method of an object of an exercise class (e.g.
@@ -435,7 +444,8 @@ def check_exercise(fn, *args, tol=1e-9, output_names=None, hint=None, hints=None
             return _not_implemented(name, wrapper)
         expected = wrapper.reference(*reference_args[0], **reference_args[1])
         _named_outputs(comparison, got, expected, output_names, name)
-        _compare_side_effects(comparison, wrapper.reference, pristine, learner_args, reference_args)
+        _compare_side_effects(comparison, wrapper.reference, pristine, learner_args, reference_args,
+                              in_place=expected is None)
     _verdict(name, comparison, hint, hints, record=wrapper)
 
 
