@@ -82,10 +82,12 @@ class SegmentationFCN(nn.Module):
     - widths: Channels at each scale, from full resolution down; the images' H and W must be
       divisible by 2 ** (len(widths) - 1)
     - skips: Concatenate the encoder's features into the decoder (the U-Net skip connections)
+    - class_weights: Optional K weights of the classes in the cross-entropy (None: all 1); mean IoU
+      counts every class equally however few pixels it has, so the rare ones may deserve more
     forward(x): x of shape (N, in_channels, H, W) -> scores of shape (N, K, H, W)
     """
 
-    def __init__(self, num_classes=7, in_channels=3, widths=(16, 32, 64, 128), skips=True):
+    def __init__(self, num_classes=7, in_channels=3, widths=(16, 32, 64, 128), skips=True, class_weights=None):
         super().__init__()
         self.num_classes = positive_int("num_classes", num_classes)
         self.in_channels = positive_int("in_channels", in_channels)
@@ -101,6 +103,13 @@ class SegmentationFCN(nn.Module):
         self.decoder = nn.ModuleList([_stage(2 * widths[k] if skips else widths[k], widths[k], 2)
                                       for k in range(len(widths) - 1)])
         self.head = nn.Conv2d(widths[0], num_classes, 1)
+        if class_weights is not None:
+            class_weights = torch.as_tensor(class_weights, dtype=torch.float32)
+            if class_weights.shape != (num_classes,) or not bool((class_weights >= 0).all()):
+                raise ValueError(f"class_weights must be {num_classes} non-negative numbers, got "
+                                 f"{class_weights.tolist()}")
+        # A buffer: saved with the model and moved with it, but not trained.
+        self.register_buffer("class_weights", class_weights)
 
     def forward(self, x):
         _check_images(x, self.in_channels, 2 ** (len(self.widths) - 1))
@@ -117,7 +126,8 @@ class SegmentationFCN(nn.Module):
 
     def loss(self, x, masks):
         """
-        Per-pixel cross-entropy, averaged over all pixels of the batch.
+        Per-pixel cross-entropy, averaged over all pixels of the batch (a weighted average with
+        class_weights).
 
         Inputs:
         - x: Images of shape (N, C, H, W)
@@ -131,7 +141,7 @@ class SegmentationFCN(nn.Module):
             got = f"{tuple(masks.shape)} {masks.dtype}" if torch.is_tensor(masks) else type(masks).__name__
             raise ValueError(f"masks must be an integer tensor of shape {(x.shape[0], *x.shape[2:])} (one class per "
                              f"pixel of x {tuple(x.shape)}), got {got}")
-        loss = F.cross_entropy(self(x), masks.long())
+        loss = F.cross_entropy(self(x), masks.long(), weight=self.class_weights)
         return loss, {"pixel_ce": loss.item()}
 
     @torch.no_grad()
@@ -224,6 +234,8 @@ class ClassifierBoxRegressor(nn.Module):
 
 # ----------------------------------------------------------------------------- single-shot detection
 
+OBJECTNESS_PRIOR_LOGIT = -3.5  # sigmoid(-3.5) = 0.03
+
 class GridDetector(nn.Module):
     """
     A single-shot detector on a grid, YOLO-style. A convolutional backbone downsamples the image
@@ -268,6 +280,9 @@ class GridDetector(nn.Module):
         layers.append(_stage(widths[-1], head_width, positive_int("head_depth", head_depth)))
         self.backbone = nn.Sequential(*layers)
         self.head = nn.Conv2d(head_width, 5 + num_classes, 1)
+        # Start from the prior that few cells hold an object (about 1 in 30 in the generated scenes):
+        # from a logit of 0, the empty cells' objectness loss would swamp everything else at first.
+        nn.init.constant_(self.head.bias[0], OBJECTNESS_PRIOR_LOGIT)
 
     def forward(self, x):
         _check_images(x, self.in_channels, self.stride)
