@@ -18,6 +18,11 @@ import numpy as np
 # ----------------------------------------------------------------------------- arrays
 
 
+def shape_of(value):
+    """How to name what was received in an error: the shape of an array or tensor, else the type."""
+    return tuple(value.shape) if hasattr(value, "shape") else type(value).__name__
+
+
 def as_float_array(name: str, value) -> np.ndarray:
     """
     `value` as a floating-point NumPy array: integers and booleans are promoted to float64,

@@ -229,7 +229,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
       - momentum: Constant for running mean / variance (default 0.9)
       - running_mean: Array of shape (D,) giving running mean of features
         (created as zeros on the first call)
-      - running_var Array of shape (D,) giving running variance of features
+      - running_var: Array of shape (D,) giving running variance of features
         (created as zeros on the first call)
       The running averages are updated in this dictionary in train mode.
 
@@ -334,11 +334,9 @@ def batchnorm_backward(dout, cache):
 
 def batchnorm_backward_alt(dout, cache):
     """
-    Alternative backward pass for batch normalization: the gradients simplified on paper.
-
-    With x_hat the normalized input and inv_std = 1 / sqrt(var + eps),
-        dx = gamma * inv_std / N * (N * dout - sum(dout) - x_hat * sum(dout * x_hat))
-    where the sums run over the batch; the two sums are exactly dbeta and dgamma.
+    Alternative backward pass for batch normalization: the same gradients as
+    batchnorm_backward, with dx simplified on paper into one expression over whole
+    (N, D) arrays instead of a pass through the graph node by node.
 
     Inputs / outputs: Same as batchnorm_backward
     """
@@ -349,6 +347,8 @@ def batchnorm_backward_alt(dout, cache):
     N = dout.shape[0]
     dbeta = dout.sum(axis=0)
     dgamma = np.sum(dout * x_hat, axis=0)
+    # x reaches x_hat directly, through the mean and through the variance; the last two paths
+    # contribute a sum over the batch each, and those sums are exactly dbeta and dgamma.
     dx = (cache["gamma"] * cache["inv_std"] / N) * (N * dout - dbeta - x_hat * dgamma)
     return dx, dgamma, dbeta
 
@@ -443,8 +443,12 @@ def dropout_forward(x, dropout_param):
         for gradient checking but not in real networks. Without it the mask is
         drawn from NumPy's global generator (seeded by np.random.seed).
 
+    The mask keeps the units where u < p, for u = rng.random(x.shape) drawn with
+    rng = np.random.default_rng(seed) when dropout_param has a seed, and with
+    rng = np.random otherwise (so that a seeded mask is the same in every implementation).
+
     Outputs:
-    - out: Array of the same shape as x.
+    - out: Array of the same shape and dtype as x.
     - cache: mask. In training mode, the dropout mask (already divided by p) that
       was used to multiply the input, of the same shape as x; in test mode, None.
       (CS231n's cache also holds dropout_param; the mask alone determines the
@@ -654,7 +658,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
         momentum=1 means that new information is never incorporated. The
         default of momentum=0.9 should work well in most situations.
       - running_mean: Array of shape (C,) giving running mean of features
-      - running_var Array of shape (C,) giving running variance of features
+      - running_var: Array of shape (C,) giving running variance of features
 
     Returns a tuple of:
     - out: Output data, of shape (N, C, H, W)

@@ -103,7 +103,7 @@ def sgd(w, dw, config=None):
     Performs vanilla stochastic gradient descent.
 
     config format:
-    - learning_rate: Scalar learning rate.
+    - learning_rate: Scalar learning rate (default 1e-2).
 
     Inputs:
     - w: Array of weights, any shape
@@ -128,8 +128,8 @@ def sgd_momentum(w, dw, config=None):
         next_w = w + v
 
     config format:
-    - learning_rate: Scalar learning rate.
-    - momentum: Scalar between 0 and 1 giving the momentum value.
+    - learning_rate: Scalar learning rate (default 1e-2).
+    - momentum: Scalar between 0 and 1 giving the momentum value (default 0.9).
       Setting momentum = 0 reduces to sgd.
     - velocity: A numpy array of the same shape as w and dw used to store a
       moving average of the gradients (zeros when missing).
@@ -162,10 +162,10 @@ def rmsprop(w, dw, config=None):
         next_w = w - learning_rate * dw / (sqrt(cache) + epsilon)
 
     config format:
-    - learning_rate: Scalar learning rate.
+    - learning_rate: Scalar learning rate (default 1e-2).
     - decay_rate: Scalar between 0 and 1 giving the decay rate for the squared
-      gradient cache.
-    - epsilon: Small scalar used for smoothing to avoid dividing by zero.
+      gradient cache (default 0.99).
+    - epsilon: Small scalar used for smoothing to avoid dividing by zero (default 1e-8).
     - cache: Moving average of second moments of gradients, same shape as w
       (zeros when missing).
 
@@ -200,10 +200,10 @@ def adam(w, dw, config=None):
         next_w = w - learning_rate * (m / (1 - beta1**t)) / (sqrt(v / (1 - beta2**t)) + epsilon)
 
     config format:
-    - learning_rate: Scalar learning rate.
-    - beta1: Decay rate for moving average of first moment of gradient.
-    - beta2: Decay rate for moving average of second moment of gradient.
-    - epsilon: Small scalar used for smoothing to avoid dividing by zero.
+    - learning_rate: Scalar learning rate (default 1e-3).
+    - beta1: Decay rate for moving average of first moment of gradient (default 0.9).
+    - beta2: Decay rate for moving average of second moment of gradient (default 0.999).
+    - epsilon: Small scalar used for smoothing to avoid dividing by zero (default 1e-8).
     - m: Moving average of gradient, same shape as w (zeros when missing).
     - v: Moving average of squared gradient, same shape as w (zeros when missing).
     - t: Iteration number (0 when missing).

@@ -119,6 +119,88 @@ def plot_training_curves(loss_history, train_acc_history=None, val_acc_history=N
     return fig
 
 
+def plot_solver_histories(runs, title=None):
+    """
+    Compare training runs side by side: the training loss per iteration, and the training
+    and validation accuracy per epoch, one curve per run.
+
+    Inputs:
+    - runs: Dict label -> an object with loss_history, train_acc_history and
+      val_acc_history (a Solver after training)
+    - title: Optional figure title
+
+    Returns:
+    - The figure.
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for label, run in runs.items():
+        axes[0].plot(run.loss_history, "o", ms=2, alpha=0.6, label=label)
+        axes[1].plot(run.train_acc_history, "-o", label=label)
+        axes[2].plot(run.val_acc_history, "-o", label=label)
+    for ax, name, xlabel in zip(axes, ("training loss", "training accuracy", "validation accuracy"),
+                                ("iteration", "epoch", "epoch"), strict=True):
+        ax.set_title(name)
+        ax.set_xlabel(xlabel)
+        ax.legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_weight_scale_sweep(weight_scales, sweeps, title=None):
+    """
+    Best validation accuracy, best training accuracy and final training loss against the
+    initial weight scale (log axes), one curve per sweep.
+
+    Inputs:
+    - weight_scales: Sequence of S weight scales
+    - sweeps: Dict label -> dict with lists 'best_val_acc', 'best_train_acc' and 'final_loss'
+      of length S (as returned by helpers.experiments.weight_scale_sweep)
+    - title: Optional figure title
+
+    Returns:
+    - The figure.
+    """
+    keys = ("best_val_acc", "best_train_acc", "final_loss")
+    names = ("best validation accuracy", "best training accuracy", "final training loss")
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for label, results in sweeps.items():
+        for ax, key in zip(axes, keys, strict=True):
+            if len(results[key]) != len(weight_scales):
+                raise ValueError(f"sweeps[{label!r}][{key!r}] has {len(results[key])} values for "
+                                 f"{len(weight_scales)} weight scales")
+            ax.semilogx(weight_scales, results[key], "-o", label=label)
+    for ax, name in zip(axes, names, strict=True):
+        ax.set_title(f"{name} vs weight scale")
+        ax.set_xlabel("weight initialization scale")
+        ax.legend(fontsize="small")
+    axes[2].set_yscale("log")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def imshow_no_ax(img, normalize=True):
+    """
+    Show one image on the current axes, without the axes' ticks and frame.
+
+    Inputs:
+    - img: Array of shape (H, W) or (H, W, 3), pixel values 0..255 unless normalize is set
+    - normalize: Stretch the values linearly to 0..255 first (for filter responses,
+      whose range is arbitrary)
+    """
+    img = np.asarray(img, dtype=np.float64)
+    if img.ndim not in (2, 3):
+        raise ValueError(f"img must have shape (H, W) or (H, W, 3), got {img.shape}")
+    if normalize:
+        low, high = img.min(), img.max()
+        img = 255.0 * (img - low) / max(high - low, 1e-12)
+    plt.imshow(np.clip(img, 0, 255).astype("uint8"))
+    plt.gca().axis("off")
+
+
 def show_net_weights(W1, image_shape=(32, 32, 3), title=None):
     """
     Show the first-layer weights of a network as images, one tile per hidden unit.

@@ -270,4 +270,481 @@ BUGS = {
             return results, best_net, best_stats
             """, r"tune_two_layer_net does not match.*best_net.params\['W1'\] differs.*Hint \(best_net\)"),
     },
+    "FullyConnectedNets": {
+        "affine_forward": Bug("""
+            out = x.reshape(x.shape[0], -1) @ w  # the bias is forgotten
+            return out, (x, w, b)
+            """, r"affine_forward does not match.*out differs.*Hint \(out\)"),
+        "affine_backward": Bug("""
+            x, w, b = cache
+            dx = (dout @ w.T).reshape(x.shape)
+            dw = x.reshape(x.shape[0], -1).T @ dout
+            db = np.sum(dout, axis=1)  # sums over the wrong axis
+            return dx, dw, db
+            """, r"affine_backward does not match.*db has shape \(10,\), expected \(5,\).*Hint \(db\)"),
+        "relu_forward": Bug("""
+            x[x < 0] = 0  # in place: the caller's array changes
+            return x, x
+            """, r"relu_forward does not match.*`x` was modified in place"),
+        "relu_backward": Bug("""
+            return dout * (dout > 0)  # the sign of the upstream gradient instead of the input's
+            """, r"relu_backward does not match.*dx differs.*Hint \(dx\)"),
+        "svm_loss": Bug("""
+            N = x.shape[0]
+            correct = x[np.arange(N), y][:, None]
+            margins = np.maximum(0, x - correct + 1)  # the correct class counts its own margin of 1
+            loss = margins.sum() / N
+            dx = (margins > 0).astype(x.dtype)
+            dx[np.arange(N), y] -= dx.sum(axis=1)
+            return loss, dx / N
+            """, r"svm_loss does not match.*loss is 9\.99\d+, expected 8\.99\d+.*What matched: dx.*Hint \(loss\)"),
+        "softmax_loss": Bug("""
+            shifted = x - x.max(axis=1, keepdims=True)
+            probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+            N = x.shape[0]
+            loss = -np.log(probs[np.arange(N), y]).mean()
+            dx = probs.copy()
+            dx[np.arange(N), y] -= 1
+            return loss, dx  # not averaged over the batch like the loss
+            """, r"softmax_loss does not match.*dx differs.*Hint \(dx\)"),
+        "TwoLayerNet.__init__": Bug("""
+            self.params["W1"] = rng.standard_normal((input_dim, hidden_dim))  # weight_scale is forgotten
+            self.params["b1"] = np.zeros(hidden_dim)
+            self.params["W2"] = rng.standard_normal((hidden_dim, num_classes))
+            self.params["b2"] = np.zeros(num_classes)
+            """, r"TwoLayerNet.__init__ does not match.*self.params\['W1'\] has mean .* standard deviation.*"
+                 r"Hint \(self.params\['W1'\]\)"),
+        "TwoLayerNet.loss": Bug("""
+            W1, b1, W2, b2 = (self.params[k] for k in ("W1", "b1", "W2", "b2"))
+            hidden, cache1 = affine_forward(X, W1, b1)
+            activated, relu_cache = relu_forward(hidden)
+            scores, cache2 = affine_forward(activated, W2, b2)
+            if y is None:
+                return scores
+            data_loss, dscores = softmax_loss(scores, y)
+            loss = data_loss + self.reg * (np.sum(W1 * W1) + np.sum(W2 * W2))  # the factor 0.5 is missing
+            grads = {}
+            dactivated, grads["W2"], grads["b2"] = affine_backward(dscores, cache2)
+            dhidden = relu_backward(dactivated, relu_cache)
+            _, grads["W1"], grads["b1"] = affine_backward(dhidden, cache1)
+            grads["W1"] += self.reg * W1
+            grads["W2"] += self.reg * W2
+            return loss, grads
+            """, r"TwoLayerNet.loss does not match.*loss is .*What matched: grads.*Hint \(loss\)"),
+        "FullyConnectedNet.__init__": Bug("""
+            dims = [input_dim, *hidden_dims, num_classes]
+            for i in range(1, self.num_layers + 1):
+                self.params[f"W{i}"] = weight_scale * rng.standard_normal((dims[i - 1], dims[i]))
+                self.params[f"b{i}"] = weight_scale * rng.standard_normal(dims[i])  # biases start at zero
+            """, r"FullyConnectedNet.__init__ does not match.*self.params\['b1'\] should start as all 0"),
+        "FullyConnectedNet.loss": Bug("""
+            caches = []
+            out = X
+            for i in range(1, self.num_layers):
+                out, fc_cache = affine_forward(out, self.params[f"W{i}"], self.params[f"b{i}"])
+                out, relu_cache = relu_forward(out)
+                caches.append((fc_cache, relu_cache))
+            L = self.num_layers
+            scores, last_cache = affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])
+            if mode == "test":
+                return scores
+            loss, dout = softmax_loss(scores, y)
+            grads = {}
+            dout, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dout, last_cache)
+            for i in range(L - 1, 0, -1):
+                fc_cache, relu_cache = caches[i - 1]
+                dout = relu_backward(dout, relu_cache)
+                dout, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dout, fc_cache)
+            for i in range(1, L):  # the output layer's weights are left out of the penalty
+                W = self.params[f"W{i}"]
+                loss += 0.5 * self.reg * np.sum(W * W)
+                grads[f"W{i}"] += self.reg * W
+            return loss, grads
+            """, r"FullyConnectedNet.loss does not match.*loss is .*Hint \(loss\)"),
+        "sgd_momentum": Bug("""
+            config = dict(config or {})
+            config.setdefault("learning_rate", 1e-2)
+            config.setdefault("momentum", 0.9)
+            v = config.get("velocity", np.zeros_like(w))
+            next_w = w + v  # moves with the old velocity
+            config["velocity"] = config["momentum"] * v - config["learning_rate"] * dw
+            return next_w, config
+            """, r"sgd_momentum does not match.*next_w differs.*Hint \(next_w\)"),
+        "rmsprop": Bug("""
+            config = dict(config or {})
+            config.setdefault("learning_rate", 1e-2)
+            config.setdefault("decay_rate", 0.99)
+            config.setdefault("epsilon", 1e-8)
+            cache = config.get("cache", np.zeros_like(w))
+            cache = config["decay_rate"] * cache + dw**2  # the new term lacks its weight 1 - decay_rate
+            config["cache"] = cache
+            return w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"]), config
+            """, r"rmsprop does not match.*config\['cache'\] differs.*Hint \(config\)"),
+        "adam": Bug("""
+            config = dict(config or {})
+            for key, value in (("learning_rate", 1e-3), ("beta1", 0.9), ("beta2", 0.999), ("epsilon", 1e-8)):
+                config.setdefault(key, value)
+            m = config.get("m", np.zeros_like(w))
+            v = config.get("v", np.zeros_like(w))
+            t = config.get("t", 0)  # used before it is incremented
+            m = config["beta1"] * m + (1 - config["beta1"]) * dw
+            v = config["beta2"] * v + (1 - config["beta2"]) * dw**2
+            m_hat, v_hat = m / (1 - config["beta1"] ** t), v / (1 - config["beta2"] ** t)
+            next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
+            config.update(m=m, v=v, t=t + 1)
+            return next_w, config
+            """, r"adam does not match.*next_w differs.*Hint \(next_w\): increment t"),
+    },
+    "BatchNormalization": {
+        "batchnorm_forward": Bug("""
+            eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+            D = x.shape[1]
+            running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
+            running_var = bn_param.get("running_var", np.zeros(D, dtype=x.dtype))
+            if bn_param["mode"] == "train":
+                mean, var = x.mean(axis=0), x.var(axis=0, ddof=1)  # the unbiased variance
+                bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean
+                bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
+            else:
+                mean, var = running_mean, running_var
+            x_hat = (x - mean) / np.sqrt(var + eps)
+            return gamma * x_hat + beta, (x_hat, gamma, 1 / np.sqrt(var + eps))
+            """, r"batchnorm_forward does not match.*out differs.*Hint \(out\)"),
+        "batchnorm_backward": Bug("""
+            x_hat, xmu, inv_std, gamma = (cache[k] for k in ("x_hat", "xmu", "inv_std", "gamma"))
+            N = dout.shape[0]
+            dbeta = dout.sum(axis=0)
+            dgamma = np.sum(dout * x_hat, axis=0)
+            dx_hat = dout * gamma
+            dxmu = dx_hat * inv_std
+            dvar = np.sum(dx_hat * xmu, axis=0) * -0.5 * inv_std**3
+            dxmu += 2 * xmu * dvar / N
+            dx = dxmu - dxmu.sum(axis=0)  # the mean node's 1/N is missing
+            return dx, dgamma, dbeta
+            """, r"batchnorm_backward does not match.*dx differs.*What matched: dgamma, dbeta.*Hint \(dx\)"),
+        "batchnorm_backward_alt": Bug("""
+            x_hat, gamma, inv_std = cache["x_hat"], cache["gamma"], cache["inv_std"]
+            dbeta = dout.sum(axis=0)
+            dgamma = np.sum(dout * x_hat, axis=0)
+            # the variance path takes the mean of dout instead of the mean of dout * x_hat
+            dx = gamma * inv_std * (dout - dout.mean(axis=0) - x_hat * dout.mean(axis=0))
+            return dx, dgamma, dbeta
+            """, r"batchnorm_backward_alt does not match.*dx differs.*Hint \(dx\)"),
+        "FullyConnectedNet.__init__": Bug("""
+            dims = [input_dim, *hidden_dims, num_classes]
+            for i in range(1, self.num_layers + 1):
+                self.params[f"W{i}"] = weight_scale * rng.standard_normal((dims[i - 1], dims[i]))
+                self.params[f"b{i}"] = np.zeros(dims[i])
+                if normalization is not None and i < self.num_layers:
+                    self.params[f"gamma{i}"] = np.zeros(dims[i])  # zero like a bias: the layer outputs nothing
+                    self.params[f"beta{i}"] = np.zeros(dims[i])
+            self.bn_params = []
+            if normalization == "batchnorm":
+                self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
+            if normalization == "layernorm":
+                self.bn_params = [{} for _ in range(self.num_layers - 1)]
+            """, r"FullyConnectedNet.__init__ does not match.*self.params\['gamma1'\] should start as all 1"),
+        "FullyConnectedNet.loss": Bug("""
+            caches = []
+            out = X
+            for i in range(1, self.num_layers):
+                out, fc_cache = affine_forward(out, self.params[f"W{i}"], self.params[f"b{i}"])
+                out, relu_cache = relu_forward(out)
+                norm_cache = None
+                gamma, beta = self.params.get(f"gamma{i}"), self.params.get(f"beta{i}")
+                if self.normalization == "batchnorm":  # normalizes after the ReLU instead of before it
+                    out, norm_cache = batchnorm_forward(out, gamma, beta, self.bn_params[i - 1])
+                elif self.normalization == "layernorm":
+                    out, norm_cache = layernorm_forward(out, gamma, beta, self.bn_params[i - 1])
+                caches.append((fc_cache, relu_cache, norm_cache))
+            L = self.num_layers
+            scores, last_cache = affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])
+            if mode == "test":
+                return scores
+            loss, dout = softmax_loss(scores, y)
+            grads = {}
+            dout, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dout, last_cache)
+            for i in range(L - 1, 0, -1):
+                fc_cache, relu_cache, norm_cache = caches[i - 1]
+                if self.normalization == "batchnorm":
+                    dout, grads[f"gamma{i}"], grads[f"beta{i}"] = batchnorm_backward_alt(dout, norm_cache)
+                elif self.normalization == "layernorm":
+                    dout, grads[f"gamma{i}"], grads[f"beta{i}"] = layernorm_backward(dout, norm_cache)
+                dout = relu_backward(dout, relu_cache)
+                dout, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dout, fc_cache)
+            for i in range(1, L + 1):
+                W = self.params[f"W{i}"]
+                loss += 0.5 * self.reg * np.sum(W * W)
+                grads[f"W{i}"] += self.reg * W
+            return loss, grads
+            """, r"FullyConnectedNet.loss does not match.*loss is .*Hint \(loss\)"),
+        "layernorm_forward": Bug("""
+            eps = ln_param.get("eps", 1e-5)
+            mean, var = x.mean(axis=0), x.var(axis=0)  # over the batch, as in batchnorm, not over each row
+            x_hat = (x - mean) / np.sqrt(var + eps)
+            return gamma * x_hat + beta, (x_hat, gamma, 1 / np.sqrt(var + eps))
+            """, r"layernorm_forward does not match.*out differs.*Hint \(out\)"),
+        "layernorm_backward": Bug("""
+            x_hat, gamma, inv_std = cache["x_hat"], cache["gamma"], cache["inv_std"]
+            D = dout.shape[1]
+            dbeta = dout.sum(axis=0)
+            dgamma = np.sum(dout * x_hat, axis=0)
+            dx_hat = dout * gamma
+            # the sums run over the batch, as in batchnorm, instead of over each row's features
+            dx = inv_std / D * (D * dx_hat - dx_hat.sum(axis=0) - x_hat * np.sum(dx_hat * x_hat, axis=0))
+            return dx, dgamma, dbeta
+            """, r"layernorm_backward does not match.*dx differs.*Hint \(dx\)"),
+    },
+    "Dropout": {
+        "dropout_forward": Bug("""
+            if dropout_param["mode"] == "test":
+                return x, None
+            rng = np.random.default_rng(dropout_param["seed"]) if "seed" in dropout_param else np.random
+            mask = rng.random(x.shape) < dropout_param["p"]
+            return x * mask, mask  # the kept units are not scaled up
+            """, r"dropout_forward does not match.*out differs.*Hint \(out\): p is the probability of KEEPING"),
+        "dropout_backward": Bug("""
+            if cache is None:
+                return dout
+            return dout * (cache != 0)  # the mask's scale is lost
+            """, r"dropout_backward does not match.*dx differs.*Hint \(dx\)"),
+        "FullyConnectedNet.__init__": Bug("""
+            dims = [input_dim, *hidden_dims, num_classes]
+            for i in range(1, self.num_layers + 1):
+                self.params[f"W{i}"] = weight_scale * rng.standard_normal((dims[i - 1], dims[i]))
+                self.params[f"b{i}"] = np.zeros(dims[i])
+                if normalization is not None and i < self.num_layers:
+                    self.params[f"gamma{i}"] = np.ones(dims[i])
+                    self.params[f"beta{i}"] = np.zeros(dims[i])
+            self.dropout_param = {}
+            if self.use_dropout:
+                self.dropout_param = {"mode": "train", "p": 1 - dropout_keep_ratio}  # the drop probability
+                if seed is not None:
+                    self.dropout_param["seed"] = seed
+            """, r"FullyConnectedNet.__init__ does not match.*self.dropout_param\['p'\] is 0.25, expected 0.75"),
+        "FullyConnectedNet.loss": Bug("""
+            caches = []
+            out = X
+            for i in range(1, self.num_layers):
+                out, fc_cache = affine_forward(out, self.params[f"W{i}"], self.params[f"b{i}"])
+                out, relu_cache = relu_forward(out)
+                drop_cache = None
+                if self.use_dropout:
+                    out, drop_cache = dropout_forward(out, self.dropout_param)
+                caches.append((fc_cache, relu_cache, drop_cache))
+            L = self.num_layers
+            scores, last_cache = affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])
+            if mode == "test":
+                return scores
+            loss, dout = softmax_loss(scores, y)
+            grads = {}
+            dout, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dout, last_cache)
+            for i in range(L - 1, 0, -1):
+                fc_cache, relu_cache, drop_cache = caches[i - 1]  # the backward loop skips the dropout layer
+                dout = relu_backward(dout, relu_cache)
+                dout, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dout, fc_cache)
+            for i in range(1, L + 1):
+                W = self.params[f"W{i}"]
+                loss += 0.5 * self.reg * np.sum(W * W)
+                grads[f"W{i}"] += self.reg * W
+            return loss, grads
+            """, r"FullyConnectedNet.loss does not match.*grads\['W1'\] differs.*Hint \(grads\)"),
+    },
+    "ConvolutionalNetworks": {
+        "conv_forward_naive": Bug("""
+            N, C, H, W = x.shape
+            F, _, HH, WW = w.shape
+            stride, pad = conv_param["stride"], conv_param["pad"]
+            xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            H_out, W_out = 1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride
+            out = np.zeros((N, F, H_out, W_out))
+            for n in range(N):
+                for f in range(F):
+                    for i in range(H_out):
+                        for j in range(W_out):
+                            # the window moves one pixel at a time whatever the stride
+                            out[n, f, i, j] = np.sum(xp[n, :, i:i + HH, j:j + WW] * w[f]) + b[f]
+            return out, (x, w, b, conv_param)
+            """, r"conv_forward_naive does not match.*out differs.*Hint \(out\)"),
+        "conv_backward_naive": Bug("""
+            x, w, b, conv_param = cache
+            stride, pad = conv_param["stride"], conv_param["pad"]
+            HH, WW = w.shape[2], w.shape[3]
+            N, F, H_out, W_out = dout.shape
+            xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+            for n in range(N):
+                for f in range(F):
+                    for i in range(H_out):
+                        for j in range(W_out):
+                            patch = xp[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                            dw[f] += patch * dout[n, f, i, j]
+                            dxp[n, :, i:i + HH, j:j + WW] += w[f] * dout[n, f, i, j]  # the stride is forgotten
+            dx = dxp[:, :, pad:pad + x.shape[2], pad:pad + x.shape[3]]
+            return dx, dw, dout.sum(axis=(0, 2, 3))
+            """, r"conv_backward_naive does not match.*dx differs.*What matched: dw, db.*Hint \(dx\)"),
+        "max_pool_forward_naive": Bug("""
+            ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+            N, C, H, W = x.shape
+            H_out, W_out = 1 + (H - ph) // stride, 1 + (W - pw) // stride
+            out = np.zeros((N, C, H_out, W_out))
+            for i in range(H_out):
+                for j in range(W_out):
+                    out[:, :, i, j] = x[:, :, i:i + ph, j:j + pw].max(axis=(2, 3))  # windows ignore the stride
+            return out, (x, pool_param)
+            """, r"max_pool_forward_naive does not match.*out differs.*Hint \(out\)"),
+        "max_pool_backward_naive": Bug("""
+            x, pool_param = cache
+            ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+            dx = np.zeros_like(x)
+            N, C, H_out, W_out = dout.shape
+            for n in range(N):
+                for c in range(C):
+                    for i in range(H_out):
+                        for j in range(W_out):
+                            window = x[n, c, i * stride:i * stride + ph, j * stride:j * stride + pw]
+                            r, q = np.unravel_index(np.argmax(window), window.shape)
+                            dx[n, c, i * stride + r, j * stride + q] = dout[n, c, i, j]  # = instead of +=
+            return dx
+            """, r"max_pool_backward_naive does not match.*dx differs.*Hint \(dx\): .*add, do not overwrite"),
+        "ThreeLayerConvNet.__init__": Bug("""
+            C, H, W = input_dim
+            self.params["W1"] = weight_scale * rng.standard_normal((num_filters, C, filter_size, filter_size))
+            self.params["b1"] = np.zeros(num_filters)
+            # the 2x2 pool is forgotten: W2 expects the full-size feature maps
+            self.params["W2"] = weight_scale * rng.standard_normal((num_filters * H * W, hidden_dim))
+            self.params["b2"] = np.zeros(hidden_dim)
+            self.params["W3"] = weight_scale * rng.standard_normal((hidden_dim, num_classes))
+            self.params["b3"] = np.zeros(num_classes)
+            """, r"ThreeLayerConvNet.__init__ does not match.*self.params\['W2'\] has shape \(2048, 30\), "
+                 r"expected \(512, 30\).*Hint \(self.params\)"),
+        "ThreeLayerConvNet.loss": Bug("""
+            W1, b1, W2, b2, W3, b3 = (self.params[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
+            conv_param = {"stride": 1, "pad": (W1.shape[2] - 1) // 2}
+            pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+            pooled, cache1 = conv_relu_pool_forward(X, W1, b1, conv_param, pool_param)
+            hidden, cache2 = affine_forward(pooled, W2, b2)  # the hidden layer's ReLU is missing
+            scores, cache3 = affine_forward(hidden, W3, b3)
+            if y is None:
+                return scores
+            loss, dscores = softmax_loss(scores, y)
+            loss += 0.5 * self.reg * sum(np.sum(W * W) for W in (W1, W2, W3))
+            grads = {}
+            dhidden, grads["W3"], grads["b3"] = affine_backward(dscores, cache3)
+            dpooled, grads["W2"], grads["b2"] = affine_backward(dhidden, cache2)
+            _, grads["W1"], grads["b1"] = conv_relu_pool_backward(dpooled, cache1)
+            for name in ("W1", "W2", "W3"):
+                grads[name] += self.reg * self.params[name]
+            return loss, grads
+            """, r"ThreeLayerConvNet.loss does not match.*scores differs.*Hint \(scores\)"),
+        "spatial_batchnorm_forward": Bug("""
+            N, C, H, W = x.shape
+            # rows made without moving the channels last: each row mixes channels and positions
+            out, cache = layers.batchnorm_forward(x.reshape(-1, C), gamma, beta, bn_param)
+            return out.reshape(N, C, H, W), cache
+            """, r"spatial_batchnorm_forward does not match.*out differs.*Hint \(out\)"),
+        "spatial_batchnorm_backward": Bug("""
+            N, C, H, W = dout.shape
+            dx, dgamma, dbeta = layers.batchnorm_backward_alt(dout.transpose(0, 2, 3, 1).reshape(-1, C), cache)
+            return dx.reshape(N, C, H, W), dgamma, dbeta  # the rows are put back without undoing the transpose
+            """, r"spatial_batchnorm_backward does not match.*dx differs.*What matched: dgamma, dbeta"),
+        "spatial_groupnorm_forward": Bug("""
+            N, C, H, W = x.shape
+            eps = gn_param.get("eps", 1e-5)
+            groups = x.reshape(N, G, -1)
+            mean = groups.mean(axis=(0, 2), keepdims=True)  # the statistics also run over the batch
+            var = groups.var(axis=(0, 2), keepdims=True)
+            x_hat = ((groups - mean) / np.sqrt(var + eps)).reshape(N, C, H, W)
+            return gamma * x_hat + beta, (x_hat, 1 / np.sqrt(var + eps), gamma, G)
+            """, r"spatial_groupnorm_forward does not match.*out differs.*Hint \(out\)"),
+        "spatial_groupnorm_backward": Bug("""
+            x_hat, inv_std, gamma, G = cache
+            N, C, H, W = dout.shape
+            dbeta = dout.sum(axis=(0, 2, 3))  # loses the (1, C, 1, 1) shape of beta
+            dgamma = np.sum(dout * x_hat, axis=(0, 2, 3))
+            dx_hat = (dout * gamma).reshape(N, G, -1)
+            groups = x_hat.reshape(N, G, -1)
+            M = groups.shape[2]
+            dx = inv_std / M * (M * dx_hat - dx_hat.sum(axis=2, keepdims=True)
+                                - groups * np.sum(dx_hat * groups, axis=2, keepdims=True))
+            return dx.reshape(N, C, H, W), dgamma, dbeta
+            """, r"spatial_groupnorm_backward does not match.*dgamma has shape \(6,\), expected \(1, 6, 1, 1\)"),
+    },
+    "PyTorch": {
+        "two_layer_fc": Bug("""
+            w1, w2 = params
+            return flatten(x).mm(w1).mm(w2)  # the ReLU is forgotten
+            """, r"two_layer_fc does not match.*the output differs.*Hint \(the output\)"),
+        "three_layer_convnet": Bug("""
+            conv_w1, conv_b1, conv_w2, conv_b2, fc_w, fc_b = params
+            h = F.relu(F.conv2d(x, conv_w1, conv_b1, padding=2))
+            h = F.conv2d(h, conv_w2, conv_b2, padding=1)  # the second ReLU is forgotten
+            return flatten(h).mm(fc_w) + fc_b
+            """, r"three_layer_convnet does not match.*the output differs.*Hint \(the output\)"),
+        "check_accuracy_part2": Bug("""
+            accuracies = []
+            with torch.no_grad():
+                for x, y in loader:
+                    scores = model_fn(x, params)
+                    accuracies.append((scores.argmax(dim=1) == y).float().mean().item())
+            return sum(accuracies) / len(accuracies)  # the short last minibatch counts as much as a full one
+            """, r"check_accuracy_part2 does not match.*the output is .*Hint \(the output\)"),
+        "train_part2": Bug("""
+            losses = []
+            for t, (x, y) in enumerate(loader_train):
+                if num_iters is not None and t >= num_iters:
+                    break
+                loss = F.cross_entropy(model_fn(x, params), y)
+                loss.backward()
+                with torch.no_grad():
+                    for w in params:
+                        w -= learning_rate * w.grad  # w.grad is never reset: gradients pile up
+                losses.append(loss.item())
+            return losses
+            """, r"train_part2 does not match.*losses differs in 2 of 4 values.*Hint \(losses\)"),
+        "TwoLayerFC.__init__": Bug("""
+            super().__init__()
+            self.fc1 = nn.Linear(input_size, hidden_size)  # nn.Linear's default initialization is kept
+            self.fc2 = nn.Linear(hidden_size, num_classes)
+            """, r"TwoLayerFC.__init__ does not match.*parameter 'fc1.weight' has mean .* standard deviation.*"
+                 r"Hint \(parameter 'fc1.weight'\)"),
+        "TwoLayerFC.forward": Bug("""
+            return self.fc2(self.fc1(flatten(x)))  # the ReLU is forgotten
+            """, r"TwoLayerFC.forward does not match.*the output differs.*Hint \(the output\)"),
+        "ThreeLayerConvNet.__init__": Bug("""
+            super().__init__()
+            self.conv1 = nn.Conv2d(in_channel, channel_1, 5, padding=2)
+            self.conv2 = nn.Conv2d(channel_1, channel_2, 3, padding=1)
+            self.fc = nn.Linear(channel_2 * image_size * image_size, num_classes)
+            for layer in (self.conv1, self.conv2, self.fc):
+                nn.init.kaiming_normal_(layer.weight)  # the biases keep their random default values
+            """, r"ThreeLayerConvNet.__init__ does not match.*parameter 'conv1.bias' should start as all 0.*"
+                 r"Hint \(parameter 'conv1.bias'\)"),
+        "ThreeLayerConvNet.forward": Bug("""
+            h = F.relu(self.conv1(x))
+            h = self.conv2(h)  # the second ReLU is forgotten
+            return self.fc(flatten(h))
+            """, r"ThreeLayerConvNet.forward does not match.*the output differs.*Hint \(the output\)"),
+        "three_layer_convnet_sequential": Bug("""
+            return nn.Sequential(  # the layers keep PyTorch's default initialization
+                nn.Conv2d(in_channel, channel_1, 5, padding=2), nn.ReLU(),
+                nn.Conv2d(channel_1, channel_2, 3, padding=1), nn.ReLU(),
+                nn.Flatten(), nn.Linear(channel_2 * 32 * 32, num_classes))
+            """, r"three_layer_convnet_sequential does not match.*the output parameter '0.weight' has mean .*"
+                 r"standard deviation.*Hint \(the output\)"),
+    },
+}
+
+# Second classic mistakes, for exercises whose brief names two: each runs the notebook once more
+# (tests/test_contract_assignment2.py), with the same expectations as BUGS.
+EXTRA_BUGS = {
+    "Dropout": {
+        "dropout_forward": Bug("""
+            if dropout_param["mode"] == "test":
+                return x, None
+            rng = np.random.default_rng(dropout_param["seed"]) if "seed" in dropout_param else np.random
+            mask = (rng.random(x.shape) > dropout_param["p"]) / dropout_param["p"]  # keeps the dropped units
+            return x * mask, mask
+            """, r"dropout_forward does not match.*out differs.*Hint \(out\): p is the probability of KEEPING"),
+    },
 }

@@ -18,6 +18,7 @@ from helpers.course.checks import (
     compare_outputs,
 )
 from helpers.course.exercise import exercise
+from helpers.pytorch import modules
 
 
 @pytest.fixture(autouse=True)
@@ -228,6 +229,72 @@ def test_a_constructor_is_checked_by_shapes_constants_and_distributions():
                      r"values with mean \S+ and standard deviation 0.0099", message)
     assert "self.params['b1'] should start as all 0, got all 1" in message
     assert "self.params lacks the key 'b2'" in message or "self.params['b2'] is missing" in message
+
+
+def test_a_correct_random_initialization_passes_even_for_a_few_values():
+    # Ten biases drawn by nn.Linear's default: the sample means of two draws differ by chance alone.
+    @exercise(modules.TwoLayerFC)
+    class TwoLayerFC(torch.nn.Module):
+        def __init__(self, input_size, hidden_size, num_classes):
+            super().__init__()
+            self.fc1 = torch.nn.Linear(input_size, hidden_size)
+            self.fc2 = torch.nn.Linear(hidden_size, num_classes)
+            torch.nn.init.kaiming_normal_(self.fc1.weight)
+            torch.nn.init.kaiming_normal_(self.fc2.weight)
+
+    for seed in range(20):
+        torch.manual_seed(seed)
+        check_exercise(TwoLayerFC, 30, 20, 10)
+
+
+def test_a_module_result_is_compared_by_its_parameters():
+    @exercise(modules.three_layer_convnet_sequential)
+    def three_layer_convnet_sequential(in_channel, channel_1, channel_2, num_classes):
+        return torch.nn.Sequential(  # PyTorch's default initialization instead of Kaiming normal
+            torch.nn.Conv2d(in_channel, channel_1, 5, padding=2), torch.nn.ReLU(),
+            torch.nn.Conv2d(channel_1, channel_2, 3, padding=1), torch.nn.ReLU(),
+            torch.nn.Flatten(), torch.nn.Linear(channel_2 * 32 * 32, num_classes))
+
+    message = failure(three_layer_convnet_sequential, 3, 12, 8, 10)
+    assert re.search(r"the output parameter '0.weight' has mean \S+ and standard deviation", message)
+    assert "the output parameter '0.bias' should start as all 0" in message
+
+    @exercise(modules.three_layer_convnet_sequential)
+    def one_layer(in_channel, channel_1, channel_2, num_classes):
+        return torch.nn.Linear(3, 3)
+
+    message = failure(one_layer, 3, 12, 8, 10)
+    assert "the output parameter '0.weight' is missing" in message and "does not: 'bias', 'weight'" in message
+
+    @exercise(modules.three_layer_convnet_sequential)
+    def not_a_module(in_channel, channel_1, channel_2, num_classes):
+        return [torch.nn.Conv2d(in_channel, channel_1, 5, padding=2)]
+
+    assert "the output should be a torch.nn.Module (Sequential), got a list of 1 item" in failure(not_a_module, 3, 4,
+                                                                                                   2, 10)
+
+
+def test_a_list_or_tuple_of_numbers_matches_the_same_numbers():
+    def history(n):
+        return [float(i) / 3 for i in range(n)]
+
+    @exercise(history)
+    def as_tuple(n):
+        return tuple(float(i) / 3 for i in range(n))
+
+    check_exercise(as_tuple, 4)
+
+    @exercise(history)
+    def as_array(n):
+        return np.arange(n) / 3
+
+    assert "the output is a NumPy array, but a list of numbers is expected" in failure(as_array, 4)
+
+    @exercise(history)
+    def one_short(n):
+        return history(n - 1)
+
+    assert "the output has shape (3,), expected (4,)" in failure(one_short, 4)
 
 
 def test_check_backward_catches_a_gradient_that_disagrees_with_the_reference():

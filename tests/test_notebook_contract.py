@@ -29,7 +29,8 @@ def test_bugs_name_real_exercises():
 # The notebooks whose every exercise has a realistic bug in tests/exercise_bugs.py and a docstring equal
 # to its reference's. Each notebook joins this tuple once it is converted (issue 13); in the end it is
 # every notebook with exercises.
-COVERED_NOTEBOOKS = ("knn", "svm", "softmax", "two_layer_net", "features")
+COVERED_NOTEBOOKS = ("knn", "svm", "softmax", "two_layer_net", "features",
+                     "FullyConnectedNets", "BatchNormalization", "Dropout", "ConvolutionalNetworks", "PyTorch")
 
 
 def covered_notebooks():

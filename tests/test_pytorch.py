@@ -194,6 +194,16 @@ def test_normalize_images_standardizes_each_channel():
         torch_data.normalize_images(np.zeros((2, 3, 32, 32)))
 
 
+def test_unnormalize_image_inverts_normalize_images_for_display():
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(1, 32, 32, 3)).astype(np.float64)
+    image = torch_data.unnormalize_image(torch_data.normalize_images(X)[0])
+    assert image.shape == (32, 32, 3)
+    np.testing.assert_allclose(image, X[0] / 255.0, atol=1e-6)
+    with pytest.raises(ValueError, match=r"image must have shape \(3, H, W\), got \(2, 3, 32, 32\)"):
+        torch_data.unnormalize_image(torch.zeros(2, 3, 32, 32))
+
+
 def test_get_CIFAR10_tensors_on_the_bundled_sample(monkeypatch):
     monkeypatch.setenv("CS231N_SCALE", "quick")
     monkeypatch.setenv("CS231N_DATASETS", "/nonexistent")

@@ -5,7 +5,7 @@ modules say what is timed and which speed claims the notebooks make.
 """
 
 from helpers.bench import cases, cases_attention, cases_detection, cases_recurrent
-from helpers.bench.harness import DEFAULT_REPEAT, Case, Impl, Row, Target, plot_speedups
+from helpers.bench.harness import DEFAULT_REPEAT, Case, Impl, Row, Target, best_time, plot_speedups, time_function
 from helpers.bench.harness import main as _main
 from helpers.bench.harness import run as _run
 
@@ -24,4 +24,5 @@ def main(argv=None) -> int:
     return _main(CASES, TARGETS, argv)
 
 
-__all__ = ["CASES", "TARGETS", "Case", "Impl", "Row", "Target", "main", "plot_speedups", "run"]
+__all__ = ["CASES", "TARGETS", "Case", "Impl", "Row", "Target", "best_time", "main", "plot_speedups", "run",
+           "time_function"]

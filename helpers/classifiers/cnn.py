@@ -41,6 +41,12 @@ class ThreeLayerConvNet:
         - reg: Scalar giving L2 regularization strength
         - dtype: numpy datatype to use for computation.
         - seed: If not None, seed of the generator that draws the initial weights
+
+        The parameters go into the dictionary self.params: 'W1' and 'b1' for the
+        convolution (W1 of shape (num_filters, C, filter_size, filter_size)), 'W2' and
+        'b2' for the hidden affine layer (its input is the pooled output, flattened),
+        'W3' and 'b3' for the output affine layer. Weights are drawn from a normal
+        distribution with standard deviation weight_scale; biases start at zero.
         """
         if len(input_dim) != 3 or any(int(d) != d or d <= 0 for d in input_dim):
             raise ValueError(f"input_dim must be three positive integers (C, H, W), got {input_dim!r}")

@@ -69,6 +69,11 @@ def describe(value) -> str:
     return f"an object of type {type(value).__name__}"
 
 
+def _is_module(value) -> bool:
+    """A torch.nn.Module (without importing torch): something with parameters and a state_dict."""
+    return callable(getattr(value, "state_dict", None)) and callable(getattr(value, "parameters", None))
+
+
 def _is_sparse(value) -> bool:
     return type(value).__module__.startswith("scipy.sparse")
 
@@ -104,6 +109,9 @@ class Comparison:
     # -- the walk over nested results
     def compare(self, label, got, expected):
         got, expected = _plain(got), _plain(expected)
+        if _is_module(expected):
+            self._compare_module(label, got, expected)
+            return
         if callable(expected) and not isinstance(expected, np.ndarray):
             return  # functions (e.g. a table of layer functions) are configuration, not results
         if expected is None:
@@ -141,6 +149,24 @@ class Comparison:
             else:
                 self.compare(f"{label}.{key}", mine[key], value)
 
+    def _compare_module(self, label, got, expected):
+        """A module built by the exercise (e.g. an nn.Sequential): the same parameters, of the same
+        shapes, with initial values from the same distribution. What it computes is for the check
+        cell to compare, on the same weights."""
+        if not _is_module(got):
+            self.problem(label, f"should be a torch.nn.Module ({type(expected).__name__}), got {describe(got)}")
+            return
+        mine, theirs = _state(got), _state(expected)
+        for key, value in theirs.items():
+            if key not in mine:
+                self.problem(f"{label} parameter {key!r}", "is missing: the reference's module has it (are the "
+                                                         "layers in the order the docstring gives?)")
+            else:
+                _compare_initial(self, f"{label} parameter {key!r}", mine[key], value)
+        extra = sorted(set(mine) - set(theirs))
+        if extra:
+            self.problem(label, f"has parameters the reference's module does not: {', '.join(map(repr, extra))}")
+
     def _compare_sequence(self, label, got, expected):
         kind = type(expected).__name__
         if not isinstance(got, (tuple, list)):
@@ -168,7 +194,13 @@ class Comparison:
             self.problem(label, "is a scipy sparse matrix: return a dense NumPy array (e.g. with .toarray())")
             return
         e = np.asarray(expected)
-        if isinstance(got, (list, tuple)) and isinstance(expected, np.ndarray) and e.ndim > 0:
+        if isinstance(expected, (list, tuple)):
+            # The reference returns plain numbers in a list or tuple (e.g. a loss history, a shape):
+            # a list or a tuple of the same numbers is right, an array is not what was asked for.
+            if isinstance(got, np.ndarray):
+                self.problem(label, f"is a NumPy array, but a {type(expected).__name__} of numbers is expected")
+                return
+        elif isinstance(got, (list, tuple)) and e.ndim > 0:
             values = "its values match" if _same_numbers(got, e, self.tol) else "its values differ too"
             self.problem(label, f"is a {type(got).__name__}, but a NumPy array is expected (convert it with "
                                 f"np.array; {values})")
@@ -484,7 +516,11 @@ def _compare_initial(comparison, label, got, expected):
     n = expected.size
     std_ratio = g.std() / expected.std()
     allowed = 0.1 + 3.0 / np.sqrt(n)
-    if not (1 - allowed <= std_ratio <= 1 + allowed) or abs(g.mean() - expected.mean()) > expected.std() * allowed:
+    # The two sample means differ by about spread * sqrt(2 / n) by chance alone (a bias of 10
+    # values is noisy); the spread is estimated from both samples, since either may be small by chance.
+    spread = np.sqrt((g.var() + expected.var()) / 2)
+    mean_allowed = spread * (0.1 + 5.0 * np.sqrt(2.0 / n))
+    if not (1 - allowed <= std_ratio <= 1 + allowed) or abs(g.mean() - expected.mean()) > mean_allowed:
         comparison.problem(label, f"has mean {g.mean():.3g} and standard deviation {g.std():.3g}, but the "
                                   f"reference draws values with mean {expected.mean():.3g} and standard deviation "
                                   f"{expected.std():.3g}")

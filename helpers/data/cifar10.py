@@ -14,35 +14,12 @@ import numpy as np
 from helpers._checks import non_negative_int
 from helpers.course.scale import is_full
 from helpers.data.paths import DatasetMissingError, dataset_path, datasets_dir, fetch_command
+from helpers.data.safe_pickle import RestrictedUnpickler
 
 CIFAR10_CLASSES = ("plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_FOLDER = "cifar-10-batches-py"
 SAMPLE_PATH = Path(__file__).resolve().parent / "samples" / "cifar10_sample.npz.xz"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
-
-# What pickles of a dict of NumPy arrays, lists and numbers need, with protocols 2 to 5.
-_ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"),
-    ("numpy.core.numeric", "_frombuffer"),
-    ("numpy._core.numeric", "_frombuffer"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("_codecs", "encode"),
-    ("builtins", "bytes"),
-    ("__builtin__", "bytes"),  # protocol 2 names builtins as Python 2 did
-    ("builtins", "bytearray"),
-}
-
-
-class _ArrayOnlyUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        if (module, name) in _ALLOWED_GLOBALS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: not part of a CIFAR-10 batch")
-
 
 def load_CIFAR_batch(filename, as_float=True):
     """
@@ -65,7 +42,7 @@ def load_CIFAR_batch(filename, as_float=True):
     refetch = f"re-fetch it with `{fetch_command('cifar10', repair=True)}`"
     with open(filename, "rb") as f:
         try:
-            batch = _ArrayOnlyUnpickler(f, encoding="latin1").load()
+            batch = RestrictedUnpickler(f, "a CIFAR-10 batch", encoding="latin1").load()
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, MemoryError) as error:
             raise ValueError(f"{filename} is not a readable CIFAR-10 batch ({error}); {refetch}") from error
     if not isinstance(batch, dict) or "data" not in batch or "labels" not in batch:
@@ -109,11 +86,17 @@ def _load_folder(root: Path):
     return np.concatenate(xs), np.concatenate(ys), X_test, y_test
 
 
-def _load_sample():
-    # Stored like the CIFAR-10 batches: rows of (3, 32, 32) planes, returned as (N, 32, 32, 3).
+def load_cifar10_sample():
+    """
+    The bundled sample of genuine CIFAR-10 rows (tools/make_cifar10_sample.py stores the images as
+    load_CIFAR_batch returns them, channels last).
+
+    Returns:
+    - X_train: (2000, 32, 32, 3) uint8; y_train: (2000,) int64
+    - X_test: (500, 32, 32, 3) uint8; y_test: (500,) int64
+    """
     with np.load(io.BytesIO(lzma.decompress(SAMPLE_PATH.read_bytes())), allow_pickle=False) as z:
-        return (z["X_train"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), z["y_train"].astype(np.int64),
-                z["X_test"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), z["y_test"].astype(np.int64))
+        return z["X_train"], z["y_train"].astype(np.int64), z["X_test"], z["y_test"].astype(np.int64)
 
 
 def cifar10_available() -> bool:
@@ -156,7 +139,7 @@ def _load_uint8(root=None, verbose=True):
     else:
         # The quick scale always uses the bundled sample, so quick results are the same on every
         # machine (a fresh clone, CI, a learner who has fetched the full set) and load in a blink.
-        arrays = _load_sample()
+        arrays = load_cifar10_sample()
         source = "the bundled CIFAR-10 sample of genuine images (CS231N_SCALE=full uses the full set"
         source += ")" if cifar10_available() else f", fetched by `{fetch_command('cifar10')}`)"
     X_train, y_train, X_test, y_test = arrays

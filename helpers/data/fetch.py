@@ -44,7 +44,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if __package__ in (None, ""):  # run as a script by setup_datasets.sh: make `helpers` importable
     sys.path.insert(0, str(REPO_ROOT))
 
-from helpers.data.catalog import DATASETS, ArchiveSpec, DatasetSpec, Digest, FileSpec  # noqa: E402
+from helpers.data.catalog import (  # noqa: E402
+    DATASETS,
+    SQUEEZENET_ONNX_FOLDER,
+    ArchiveSpec,
+    DatasetSpec,
+    Digest,
+    FileSpec,
+)
 
 CHUNK = 1 << 20
 MANIFEST = "installed.json"
@@ -211,6 +218,12 @@ def _extract_member(archive: Path, member: str, dest: Path) -> bool:
 
 # ----------------------------------------------------------------------------- installing
 
+def file_sets(spec: DatasetSpec) -> list[tuple[FileSpec, ...]]:
+    """The sets of files that make the dataset: its files, and an alternative set if it has one
+    (e.g. SqueezeNet as torchvision's .pth or as the ONNX zoo's per-tensor arrays)."""
+    return [spec.files] + ([spec.alternative_files] if spec.alternative_files else [])
+
+
 class Installer:
     """Installs datasets into `root`, downloading them or copying them from `mirror`."""
 
@@ -223,14 +236,19 @@ class Installer:
     # -- what is there
     def status(self, spec: DatasetSpec) -> str:
         """'installed', 'missing', 'unrecorded' (present, never verified by this installer) or
-        'damaged: <why>' (a file is gone or its size changed since it was installed)."""
-        present = [f for f in spec.files if (self.root / f.path).is_file()]
+        'damaged: <why>' (a file is gone or its size changed since it was installed). A dataset with
+        alternative files is judged on the set that was installed."""
+        recorded = self.manifest.files(spec.name)
+        sets = file_sets(spec)
+        files = next((fs for fs in sets if recorded and {f.path for f in fs} == set(recorded)), None)
+        if files is None:
+            files = next((fs for fs in sets if any((self.root / f.path).is_file() for f in fs)), spec.files)
+        present = [f for f in files if (self.root / f.path).is_file()]
         if not present:
             return "missing"
-        recorded = self.manifest.files(spec.name)
         if not recorded:
-            return "unrecorded" if len(present) == len(spec.files) else "damaged: files are missing"
-        for f in spec.files:
+            return "unrecorded" if len(present) == len(files) else "damaged: files are missing"
+        for f in files:
             path = self.root / f.path
             if not path.is_file():
                 return f"damaged: {f.path} is missing"
@@ -245,7 +263,8 @@ class Installer:
     def verify(self, spec: DatasetSpec) -> list[str]:
         """Recompute every installed file's checksum; the problems found (empty when all is well)."""
         problems = []
-        for f in spec.files:
+        recorded = set(self.manifest.files(spec.name))
+        for f in next((fs for fs in file_sets(spec) if {f.path for f in fs} == recorded), spec.files):
             path = self.root / f.path
             if not path.is_file():
                 problems.append(f"{f.path} is missing")
@@ -270,12 +289,12 @@ class Installer:
         staging.mkdir()
         try:
             fetch = self._from_mirror if self.mirror is not None else self._download
-            trusted = fetch(spec, staging)
-            for f in spec.files:
+            files, trusted = fetch(spec, staging)
+            for f in files:
                 self._verify(spec, f, staging / f.path, trusted=f.path in trusted)
             if spec.structure_check:
                 STRUCTURE_CHECKS[spec.structure_check](staging)
-            self._commit(spec, staging)
+            self._commit(spec, files, staging)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         self.log(f"[{spec.name}] installed and verified")
@@ -301,10 +320,10 @@ class Installer:
                              f"no checksum is published to tell which is right; not installed. If the upstream "
                              f"file really changed, delete {self.root / f.path} and run again.")
 
-    def _commit(self, spec: DatasetSpec, staging: Path) -> None:
+    def _commit(self, spec: DatasetSpec, file_set, staging: Path) -> None:
         """Move every verified file into place and record it (the files are only listed once all moved)."""
         files = {}
-        for f in spec.files:
+        for f in file_set:
             source, target = staging / f.path, self.root / f.path
             files[f.path] = {"size": source.stat().st_size, "sha256": file_digest(source, "sha256")}
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -313,23 +332,27 @@ class Installer:
         self.manifest.record(spec.name, files)
 
     # -- a local mirror: the installed layout, or the archive files
-    def _from_mirror(self, spec: DatasetSpec, staging: Path) -> set[str]:
-        """Copy the dataset's files into staging; returns the files that came from a verified archive."""
-        missing = [f for f in spec.files if not (self.mirror / f.path).exists()]
-        if not missing:
-            for f in spec.files:
-                _copy(self.mirror / f.path, staging / f.path)
-            return set()
+    def _from_mirror(self, spec: DatasetSpec, staging: Path) -> tuple[tuple[FileSpec, ...], set[str]]:
+        """Copy the dataset's files into staging; returns the file set copied and the files that came
+        from a verified archive."""
+        for files in file_sets(spec):  # the primary files, else an alternative set the mirror holds
+            if all((self.mirror / f.path).exists() for f in files):
+                for f in files:
+                    _copy(self.mirror / f.path, staging / f.path)
+                return files, set()
         archives = [a for a in spec.archives if (self.mirror / a.name).is_file()]
         if not archives:
-            names = ", ".join(str(self.mirror / f.path) for f in missing)
+            names = ", ".join(str(self.mirror / f.path) for f in spec.files if not (self.mirror / f.path).exists())
             raise FetchError(f"the mirror {self.mirror} lacks {names}"
-                             + (f" (and the archive {spec.archives[0].name})" if spec.archives else ""))
-        return set().union(*(self._unpack(spec, a, self.mirror / a.name, staging) for a in archives))
+                             + (f" (and the archive {spec.archives[0].name})" if spec.archives else "")
+                             + (f" (and the alternative {spec.alternative_files[0].path.split('/')[0]}/)"
+                                if spec.alternative_files else ""))
+        return spec.files, set().union(*(self._unpack(spec, a, self.mirror / a.name, staging) for a in archives))
 
     # -- the canonical URLs
-    def _download(self, spec: DatasetSpec, staging: Path) -> set[str]:
-        """Download the dataset's files into staging; returns the files that came from a verified archive."""
+    def _download(self, spec: DatasetSpec, staging: Path) -> tuple[tuple[FileSpec, ...], set[str]]:
+        """Download the dataset's (primary) files into staging; returns them and the files that came from
+        a verified archive."""
         trusted = set()
         for f in spec.files:
             if f.url:
@@ -340,7 +363,7 @@ class Installer:
             download(archive.url, path, archive.size)
             trusted |= self._unpack(spec, archive, path, staging)
             path.unlink()
-        return trusted
+        return spec.files, trusted
 
     def _unpack(self, spec: DatasetSpec, archive: ArchiveSpec, path: Path, staging: Path) -> set[str]:
         """Extract the dataset's members from an archive; returns them if the archive's checksum is pinned."""
@@ -403,7 +426,24 @@ def _check_imagenet_val(root: Path) -> None:
         raise FetchError(f"imagenet_val_25.npz must hold X, y and label_map, has {sorted(names)}")
 
 
-STRUCTURE_CHECKS = {"coco": _check_coco, "imagenet_val": _check_imagenet_val}
+def _check_squeezenet(root: Path) -> None:
+    """The ONNX-zoo weights must reproduce their reference output; needs PyTorch (else the loader checks it)."""
+    if not (root / SQUEEZENET_ONNX_FOLDER).is_dir():
+        return  # torchvision's .pth, verified by its checksum
+    try:
+        from helpers.data.squeezenet import SqueezeNetWeightsError, load_squeezenet
+    except ImportError as error:  # run by a Python without PyTorch, before `make env`
+        print(f"[squeezenet] {error.name} is not installed here: the reference input/output pair is checked "
+              "when the weights are first loaded")
+        return
+    try:
+        _, description = load_squeezenet("onnx-zoo", path=root / SQUEEZENET_ONNX_FOLDER)
+    except SqueezeNetWeightsError as error:
+        raise FetchError(f"[squeezenet] {error}") from error
+    print(f"[squeezenet] {description}")
+
+
+STRUCTURE_CHECKS = {"coco": _check_coco, "imagenet_val": _check_imagenet_val, "squeezenet": _check_squeezenet}
 
 
 # ----------------------------------------------------------------------------- command line

@@ -37,6 +37,23 @@ def normalize_images(X, dtype=torch.float32):
     return (images - mean) / std
 
 
+def unnormalize_image(image):
+    """
+    Undo normalize_images for one image, for display.
+
+    Inputs:
+    - image: Tensor of shape (3, H, W), standardized with CIFAR10_MEAN and CIFAR10_STD
+
+    Returns:
+    - Array of shape (H, W, 3) with values in [0, 1], for plt.imshow
+    """
+    if image.ndim != 3 or image.shape[0] != 3:
+        raise ValueError(f"image must have shape (3, H, W), got {tuple(image.shape)}")
+    mean = torch.tensor(CIFAR10_MEAN, dtype=image.dtype).view(3, 1, 1)  # (3, 1, 1)
+    std = torch.tensor(CIFAR10_STD, dtype=image.dtype).view(3, 1, 1)  # (3, 1, 1)
+    return (image.detach().cpu() * std + mean).clamp(0, 1).permute(1, 2, 0).numpy()  # (H, W, 3)
+
+
 def get_CIFAR10_tensors(num_training=49000, num_validation=1000, num_test=10000, verbose=True):
     """
     Load CIFAR-10 through `load_CIFAR10` and split it into normalized tensors.

@@ -17,16 +17,20 @@ from helpers.pytorch.barebones import flatten
 
 class TwoLayerFC(nn.Module):
     """
-    affine - ReLU - affine, as an nn.Module, with Kaiming-normal weights.
-
-    Inputs to the constructor:
-    - input_size: D, the number of features of a flattened example
-    - hidden_size: H
-    - num_classes: C
-    forward(x): x of shape (N, d1, ..., dM) with d1 * ... * dM = D -> scores of shape (N, C)
+    A two-layer fully-connected network as an nn.Module: affine - ReLU - affine.
     """
 
     def __init__(self, input_size, hidden_size, num_classes):
+        """
+        Create the two affine layers: self.fc1 = nn.Linear(input_size, hidden_size) and
+        self.fc2 = nn.Linear(hidden_size, num_classes), and draw their weights with Kaiming
+        normal initialization (nn.init.kaiming_normal_); the biases keep nn.Linear's default.
+
+        Inputs:
+        - input_size: D, the number of features of a flattened example
+        - hidden_size: H, the number of hidden units
+        - num_classes: C, the number of classes
+        """
         super().__init__()
         self.fc1 = nn.Linear(input_size, hidden_size)
         self.fc2 = nn.Linear(hidden_size, num_classes)
@@ -34,23 +38,38 @@ class TwoLayerFC(nn.Module):
         nn.init.kaiming_normal_(self.fc2.weight)
 
     def forward(self, x):
+        """
+        Class scores: flatten each example, then fc1 - ReLU - fc2.
+
+        Inputs:
+        - x: Tensor of shape (N, d1, ..., dM) with d1 * ... * dM = D
+
+        Returns:
+        - scores: Tensor of shape (N, C)
+        """
         return self.fc2(F.relu(self.fc1(flatten(x))))
 
 
 class ThreeLayerConvNet(nn.Module):
     """
-    conv 5x5 (channel_1, zero-padding 2) - ReLU - conv 3x3 (channel_2, zero-padding 1) - ReLU
-    - affine, as an nn.Module, with Kaiming-normal weights and zero biases.
-
-    Inputs to the constructor:
-    - in_channel: Channels of the input images
-    - channel_1, channel_2: Filters of the two convolutions
-    - num_classes: C
-    - image_size: Height and width of the (square) input images
-    forward(x): x of shape (N, in_channel, image_size, image_size) -> scores of shape (N, C)
+    A three-layer convolutional network as an nn.Module:
+    conv 5x5 - ReLU - conv 3x3 - ReLU - affine, both convolutions keeping the image size.
     """
 
     def __init__(self, in_channel, channel_1, channel_2, num_classes, image_size=32):
+        """
+        Create the layers: self.conv1 = nn.Conv2d(in_channel, channel_1, 5, padding=2),
+        self.conv2 = nn.Conv2d(channel_1, channel_2, 3, padding=1) and self.fc = nn.Linear(
+        channel_2 * image_size * image_size, num_classes); draw every weight with Kaiming
+        normal initialization (nn.init.kaiming_normal_) and set every bias to zero
+        (nn.init.zeros_).
+
+        Inputs:
+        - in_channel: Number of channels of the input images
+        - channel_1, channel_2: Number of filters of the first and second convolution
+        - num_classes: C, the number of classes
+        - image_size: Height and width of the (square) input images
+        """
         super().__init__()
         self.conv1 = nn.Conv2d(in_channel, channel_1, 5, padding=2)
         self.conv2 = nn.Conv2d(channel_1, channel_2, 3, padding=1)
@@ -60,34 +79,34 @@ class ThreeLayerConvNet(nn.Module):
             nn.init.zeros_(layer.bias)
 
     def forward(self, x):
-        return three_layer_convnet_module_forward(self, x)
+        """
+        Class scores: conv1 - ReLU - conv2 - ReLU - flatten - fc.
 
+        Inputs:
+        - x: Tensor of shape (N, in_channel, image_size, image_size)
 
-def three_layer_convnet_module_forward(model, x):
-    """
-    The forward pass of ThreeLayerConvNet: conv1 - ReLU - conv2 - ReLU - flatten - fc.
-
-    Inputs:
-    - model: A ThreeLayerConvNet (its layers conv1, conv2 and fc are used)
-    - x: Tensor of shape (N, in_channel, image_size, image_size)
-
-    Returns:
-    - scores: Tensor of shape (N, num_classes)
-    """
-    if x.ndim != 4 or x.shape[1] != model.conv1.in_channels:
-        raise ValueError(f"x must have shape (N, {model.conv1.in_channels}, H, W), got {tuple(x.shape)}")
-    return model.fc(flatten(F.relu(model.conv2(F.relu(model.conv1(x))))))
+        Returns:
+        - scores: Tensor of shape (N, C)
+        """
+        if x.ndim != 4 or x.shape[1] != self.conv1.in_channels:
+            raise ValueError(f"x must have shape (N, {self.conv1.in_channels}, H, W), got {tuple(x.shape)}")
+        return self.fc(flatten(F.relu(self.conv2(F.relu(self.conv1(x))))))
 
 
 def three_layer_convnet_sequential(in_channel, channel_1, channel_2, num_classes):
     """
-    The same three-layer convolutional network, written with nn.Sequential.
+    The three-layer convolutional network of ThreeLayerConvNet, written with nn.Sequential:
+    nn.Conv2d(in_channel, channel_1, 5, padding=2), nn.ReLU(), nn.Conv2d(channel_1, channel_2,
+    3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(channel_2 * 32 * 32, num_classes), in
+    this order, with Kaiming-normal weights (nn.init.kaiming_normal_) and zero biases.
 
     Inputs:
-    - in_channel, channel_1, channel_2, num_classes: As in ThreeLayerConvNet (32x32 images)
+    - in_channel: Number of channels of the input images (32x32)
+    - channel_1, channel_2: Number of filters of the first and second convolution
+    - num_classes: C, the number of classes
 
     Returns:
-    - An nn.Sequential mapping (N, in_channel, 32, 32) to scores (N, num_classes)
+    - model: An nn.Sequential mapping (N, in_channel, 32, 32) to scores (N, C)
     """
     model = nn.Sequential(
         nn.Conv2d(in_channel, channel_1, 5, padding=2), nn.ReLU(),
