@@ -21,6 +21,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from helpers._checks import positive_int
 from helpers.data.paths import datasets_dir, fetch_command
 from helpers.data.scene_captioning import (
     read_manifest,
@@ -253,8 +254,7 @@ def sample_coco_minibatch(data, batch_size=100, split="train", seed=None):
     if f"{split}_captions" not in data:
         available = tuple(k[:-len("_captions")] for k in data if k.endswith("_captions"))
         raise ValueError(f"split must be one of {available}, got {split!r}")
-    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    batch_size = positive_int("batch_size", batch_size)
     split_size = data[f"{split}_captions"].shape[0]
     rng = np.random if seed is None else np.random.default_rng(seed)
     mask = rng.choice(split_size, int(batch_size))

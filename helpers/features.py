@@ -15,7 +15,7 @@ outside [0, 180) and no bin takes it), and its grayscale weights use 0.144 for b
 """
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from helpers._checks import check_ndim, check_shape, positive_int
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from helpers._checks import positive_int, positive_number, shape_of
 
@@ -274,7 +274,7 @@ def ls_generator_loss(scores_fake):
 
 # ----------------------------------------------------------------------------- deep convolutional GAN
 
-def build_dc_classifier(batch_size=-1):
+def build_dc_classifier(batch_size=-1, seed=None):
     """
     Build and return a PyTorch model for the DCGAN discriminator (after the TensorFlow MNIST
     tutorial): reshape to (N, 1, 28, 28) - conv 32 5x5 stride 1 - LeakyReLU(0.01) - max pool
@@ -285,23 +285,24 @@ def build_dc_classifier(batch_size=-1):
     Inputs:
     - batch_size: The batch size the model accepts (CS231n fixes it in its Unflatten layer);
       -1 accepts any
+    - seed: Seed of the initial parameters (None: PyTorch's global random state)
 
     Returns:
     - An nn.Sequential mapping images of shape (N, 1, 28, 28) or (N, 784) to logits (N, 1)
     """
     if batch_size != -1:
         batch_size = positive_int("batch_size", batch_size)
-    return nn.Sequential(
+    return _seeded(seed, lambda: nn.Sequential(
         Unflatten(batch_size, *IMAGE_SHAPE),
         nn.Conv2d(1, 32, kernel_size=5), nn.LeakyReLU(0.01), nn.MaxPool2d(2, 2),  # (N, 32, 12, 12)
         nn.Conv2d(32, 64, kernel_size=5), nn.LeakyReLU(0.01), nn.MaxPool2d(2, 2),  # (N, 64, 4, 4)
         nn.Flatten(),  # (N, 1024)
         nn.Linear(4 * 4 * 64, 4 * 4 * 64), nn.LeakyReLU(0.01),
         nn.Linear(4 * 4 * 64, 1),
-    )
+    ))
 
 
-def build_dc_generator(noise_dim=NOISE_DIM):
+def build_dc_generator(noise_dim=NOISE_DIM, seed=None):
     """
     Build and return a PyTorch model implementing the DCGAN generator (after InfoGAN):
     fully connected noise_dim -> 1024 - ReLU - batch norm - fully connected 1024 -> 7*7*128 -
@@ -311,19 +312,20 @@ def build_dc_generator(noise_dim=NOISE_DIM):
 
     Inputs:
     - noise_dim: Dimension of the noise vectors, a positive integer
+    - seed: Seed of the initial parameters (None: PyTorch's global random state)
 
     Returns:
     - An nn.Sequential mapping noise of shape (N, noise_dim) to images (N, 784) in [-1, 1]
     """
     noise_dim = positive_int("noise_dim", noise_dim)
-    return nn.Sequential(
+    return _seeded(seed, lambda: nn.Sequential(
         nn.Linear(noise_dim, 1024), nn.ReLU(), nn.BatchNorm1d(1024),
         nn.Linear(1024, 7 * 7 * 128), nn.ReLU(), nn.BatchNorm1d(7 * 7 * 128),
         Unflatten(-1, 128, 7, 7),  # (N, 128, 7, 7)
         nn.ConvTranspose2d(128, 64, kernel_size=4, stride=2, padding=1), nn.ReLU(), nn.BatchNorm2d(64),  # 14x14
         nn.ConvTranspose2d(64, 1, kernel_size=4, stride=2, padding=1), nn.Tanh(),  # (N, 1, 28, 28)
         nn.Flatten(),  # (N, 784)
-    )
+    ))
 
 
 def initialize_weights(m):

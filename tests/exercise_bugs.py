@@ -733,6 +733,93 @@ BUGS = {
             """, r"three_layer_convnet_sequential does not match.*the output parameter '0.weight' has mean .*"
                  r"standard deviation.*Hint \(the output\)"),
     },
+    "GANs": {
+        "sample_noise": Bug("""
+            generator = None if seed is None else torch.Generator().manual_seed(seed)
+            return torch.rand(batch_size, dim, generator=generator)  # [0, 1), never scaled to [-1, 1)
+            """, r"sample_noise does not match.*the output differs in \d+ of \d+ values.*Hint \(the output\)"),
+        "discriminator": Bug("""
+            return nn.Sequential(
+                nn.Flatten(),
+                nn.Linear(784, 256), nn.ReLU(),  # a plain ReLU where the docstring says LeakyReLU(0.01)
+                nn.Linear(256, 256), nn.ReLU(),
+                nn.Linear(256, 1),
+            )
+            """, r"scores of your discriminator on the reference's weights differs from the expected value.*"
+                 r"Hint: compare each layer with the docstring"),
+        "generator": Bug("""
+            return nn.Sequential(
+                nn.Linear(noise_dim, 1024), nn.ReLU(),
+                nn.Linear(1024, 1024), nn.ReLU(),
+                nn.Linear(1024, 784),  # the tanh is forgotten: the pixels are not squashed into [-1, 1]
+            )
+            """, r"images of your generator on the reference's weights differs from the expected value.*"
+                 r"Hint: the images must lie in \[-1, 1\]"),
+        "discriminator_loss": Bug("""
+            # one cross-entropy over real and fake images together: a mean over 2N, half the sum of the two means
+            logits = torch.cat([logits_real, logits_fake])
+            targets = torch.cat([torch.ones_like(logits_real), torch.zeros_like(logits_fake)])
+            return bce_loss(logits, targets)
+            """, r"discriminator_loss does not match.*the output is .*, expected .*Hint \(the output\)"),
+        "generator_loss": Bug("""
+            # minus the discriminator's loss on the fakes: the saturating minimax loss
+            return -bce_loss(logits_fake, torch.zeros_like(logits_fake))
+            """, r"generator_loss does not match.*the output is .*, expected .*Hint \(the output\): the generator "
+                 r"wants its fakes labelled real"),
+        "ls_discriminator_loss": Bug("""
+            return ((scores_real - 1) ** 2).mean() + (scores_fake ** 2).mean()  # the factors 1/2 are dropped
+            """, r"ls_discriminator_loss does not match.*the output is .*, expected .*Hint \(the output\)"),
+        "ls_generator_loss": Bug("""
+            return 0.5 * ((scores_fake - 1) ** 2).sum()  # a sum over the minibatch, not a mean
+            """, r"ls_generator_loss does not match.*the output is .*, expected .*Hint \(the output\): an "
+                 r"expectation over the minibatch is a mean"),
+        "build_dc_classifier": Bug("""
+            return nn.Sequential(  # the DCGAN paper's LeakyReLU slope 0.2, not the docstring's 0.01
+                Unflatten(batch_size, 1, 28, 28),
+                nn.Conv2d(1, 32, kernel_size=5), nn.LeakyReLU(0.2), nn.MaxPool2d(2, 2),
+                nn.Conv2d(32, 64, kernel_size=5), nn.LeakyReLU(0.2), nn.MaxPool2d(2, 2),
+                nn.Flatten(),
+                nn.Linear(4 * 4 * 64, 4 * 4 * 64), nn.LeakyReLU(0.2),
+                nn.Linear(4 * 4 * 64, 1),
+            )
+            """, r"scores of your DC discriminator on the reference's weights differs from the expected value.*"
+                 r"Hint: compare each layer with the docstring"),
+        "build_dc_generator": Bug("""
+            return nn.Sequential(  # batch normalization before each ReLU, not after it
+                nn.Linear(noise_dim, 1024), nn.BatchNorm1d(1024), nn.ReLU(),
+                nn.Linear(1024, 7 * 7 * 128), nn.BatchNorm1d(7 * 7 * 128), nn.ReLU(),
+                Unflatten(-1, 128, 7, 7),
+                nn.ConvTranspose2d(128, 64, kernel_size=4, stride=2, padding=1), nn.BatchNorm2d(64), nn.ReLU(),
+                nn.ConvTranspose2d(64, 1, kernel_size=4, stride=2, padding=1), nn.Tanh(),
+                nn.Flatten(),
+            )
+            """, r"build_dc_generator does not match.*parameter '2.weight' is missing.*"
+                 r"Hint \(the output\): the layers in the docstring's order"),
+    },
+    "StyleTransfer": {
+        "content_loss": Bug("""
+            return torch.sum((content_current - content_original) ** 2)  # content_weight is forgotten
+            """, r"content_loss does not match.*the output .*Hint \(the output\): look at the content weight"),
+        "gram_matrix": Bug("""
+            N, C, H, W = features.shape
+            flat = features.reshape(N, C, H * W)
+            gram = flat @ flat.transpose(1, 2)
+            if normalize:
+                gram = gram / (H * W)  # divides by the number of positions, not of neurons
+            return gram
+            """, r"gram_matrix does not match.*the output differs in 50 of 50 values.*"
+                 r"Hint \(the output\): .*what you divide by"),
+        "style_loss": Bug("""
+            loss = 0
+            for idx, target in zip(style_layers, style_targets):
+                loss = loss + torch.sum((gram_matrix(feats[idx]) - target) ** 2)  # no layer weights
+            return loss
+            """, r"style_loss does not match.*the output .*Hint \(the output\): look at the layer weights"),
+        "tv_loss": Bug("""
+            vertical = torch.sum((img[:, :, 1:, :] - img[:, :, :-1, :]) ** 2)
+            return tv_weight * vertical  # the horizontal neighbours are forgotten
+            """, r"tv_loss does not match.*the output .*Hint \(the output\): look at both directions"),
+    },
     "DetectionSegmentation": {
         "conv_transpose_forward_naive": Bug("""
             stride, pad = conv_param["stride"], conv_param["pad"]

@@ -117,6 +117,14 @@ def test_seeded_models_are_reproducible_and_leave_the_global_state_alone():
     assert torch.equal(torch.rand(3), expected)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
     assert not torch.equal(generator(seed=1)[0].weight, generator(seed=2)[0].weight)
+    for build in (build_dc_classifier, build_dc_generator):
+        first, second = build(seed=3), build(seed=3)
+        assert all(torch.equal(p, q) for p, q in zip(first.state_dict().values(), second.state_dict().values(),
+                                                     strict=True))
+        assert not all(torch.equal(p, q) for p, q in zip(first.parameters(), build(seed=4).parameters(), strict=True))
+    state = torch.get_rng_state()
+    build_dc_classifier(seed=3), build_dc_generator(seed=3)
+    assert torch.equal(torch.get_rng_state(), state)
 
 
 def test_initialize_weights_is_xavier_uniform_on_linear_and_transposed_conv():

@@ -76,3 +76,27 @@ def test_bad_settings_are_refused_before_any_kernel_starts(course, monkeypatch, 
     monkeypatch.setattr(run_course, "run_notebook", lambda *a: pytest.fail("a notebook was started"))
     assert run_course.main([], root=course) == 2
     assert f"{variable} must be one of" in capsys.readouterr().err
+
+
+def test_ctrl_c_while_the_libraries_load_stops_without_a_traceback():
+    """A real SIGINT, delivered while `python -m helpers.course.run` imports nbconvert (its first
+    seconds), exits with 130 and one line; nothing has been started or written yet."""
+    import subprocess
+    import sys
+
+    program = """
+import builtins, os, runpy, signal, sys
+sys.argv = ["run", "no-such-notebook"]
+real_import = builtins.__import__
+def interrupting_import(name, *args, **kwargs):
+    if name == "nbconvert":
+        os.kill(os.getpid(), signal.SIGINT)
+    return real_import(name, *args, **kwargs)
+builtins.__import__ = interrupting_import
+runpy.run_module("helpers.course.run", run_name="__main__")
+"""
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120,
+                            cwd=Path(run_course.__file__).resolve().parents[2])
+    assert result.returncode == 130, result.stderr
+    assert "Interrupted before any notebook started: nothing was changed." in result.stderr
+    assert "Traceback" not in result.stderr

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from helpers._checks import positive_int
+
 DEFAULT_REPEAT = 5
 
 
@@ -165,8 +167,7 @@ def best_time(fn, repeats=1):
     - seconds: The shortest wall-clock time of one call
     - result: What the last call returned
     """
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
+    positive_int("repeats", repeats)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()

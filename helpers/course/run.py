@@ -12,20 +12,30 @@ the previous results of the notebook it was running.
 
 import os
 import re
+import signal
 import sys
 import time
 from pathlib import Path
 
-import nbformat
-from nbclient.exceptions import CellExecutionError
-from nbconvert import HTMLExporter
 
-from helpers import repo_root
-from helpers.course.exercise import strict_mode
-from helpers.course.jsonstore import read_json, update_json
-from helpers.course.kernels import execute_all, running_notebook
-from helpers.course.notebooks import course_notebooks
-from helpers.course.scale import current_scale
+def _interrupted_while_loading(signum, frame):
+    print("\nInterrupted before any notebook started: nothing was changed.", file=sys.stderr)
+    sys.exit(130)
+
+
+if __name__ == "__main__":  # Ctrl-C while the libraries below load (seconds): stop without a traceback
+    signal.signal(signal.SIGINT, _interrupted_while_loading)
+
+import nbformat  # noqa: E402
+from nbclient.exceptions import CellExecutionError  # noqa: E402
+from nbconvert import HTMLExporter  # noqa: E402
+
+from helpers import repo_root  # noqa: E402
+from helpers.course.exercise import strict_mode  # noqa: E402
+from helpers.course.jsonstore import read_json, update_json  # noqa: E402
+from helpers.course.kernels import execute_all, running_notebook  # noqa: E402
+from helpers.course.notebooks import course_notebooks  # noqa: E402
+from helpers.course.scale import current_scale  # noqa: E402
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -136,4 +146,5 @@ def main(filters: list[str], root: Path | None = None) -> int:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on, main() handles Ctrl-C
     sys.exit(main(sys.argv[1:]))

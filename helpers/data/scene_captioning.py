@@ -195,7 +195,7 @@ def build_scene_captioning(folder, sizes: dict, seed: int = SEED, config: SceneC
 
 
 def _progress(total, show):
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     return tqdm(total=total, unit="scene", disable=not show, leave=False, mininterval=2)
 

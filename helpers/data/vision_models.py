@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from helpers._checks import positive_int
 from helpers.data.bundled import BUNDLED_CHECKPOINTS, load_bundled_state_dict
 from helpers.data.cifar10 import (
     CIFAR10_CLASSES,
@@ -214,8 +215,8 @@ def load_vision_setup(model=None, num_images=None, verbose=True):
     - A VisionSetup
     """
     name, hint = _choose(model)
-    if num_images is not None and (isinstance(num_images, bool) or not isinstance(num_images, int) or num_images < 1):
-        raise ValueError(f"num_images must be a positive integer, got {num_images!r}")
+    if num_images is not None:
+        positive_int("num_images", num_images)
     from helpers.image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD
 
     if name == "squeezenet":
