@@ -227,12 +227,59 @@ def conv_geometry(x_shape: tuple, w_shape: tuple, b_shape: tuple, conv_param: di
         raise ValueError(f"w must have C = {x_shape[1]} channels like x {x_shape}, got w {w_shape}")
     if b_shape != (w_shape[0],):
         raise ValueError(f"b must have shape ({w_shape[0]},) matching w {w_shape}, got {b_shape}")
+    stride, pad = _stride_and_pad(conv_param)
+    H_out, W_out = window_output_size(x_shape, w_shape[2], w_shape[3], pad, stride, window="filter")
+    return stride, pad, H_out, W_out
+
+
+def _stride_and_pad(conv_param) -> tuple[int, int]:
     if not isinstance(conv_param, dict) or not {"stride", "pad"} <= set(conv_param):
         got = f"keys {sorted(conv_param)}" if isinstance(conv_param, dict) else repr(conv_param)
         raise ValueError(f"conv_param must be a dict with 'stride' and 'pad', got {got}")
     stride = positive_int("conv_param['stride']", conv_param["stride"])
     pad = non_negative_int("conv_param['pad']", conv_param["pad"])
-    H_out, W_out = window_output_size(x_shape, w_shape[2], w_shape[3], pad, stride, window="filter")
+    return stride, pad
+
+
+def conv_transpose_geometry(x_shape: tuple, w_shape: tuple, b_shape: tuple,
+                            conv_param: dict) -> tuple[int, int, int, int]:
+    """
+    Validate the shapes and parameters of a transpose convolution and compute its output size.
+
+    The weights are laid out as PyTorch's conv_transpose2d lays them out, input channels first:
+    a transpose convolution is the adjoint of the convolution with the same weights from F
+    channels to C, whose filters are then (C, F, HH, WW).
+
+    Inputs:
+    - x_shape: Shape of the input, (N, C, H, W)
+    - w_shape: Shape of the filters, (C, F, HH, WW)
+    - b_shape: Shape of the biases, (F,)
+    - conv_param: Dictionary with 'stride' (positive int) and 'pad' (non-negative int)
+
+    Returns a tuple of:
+    - stride, pad: The validated integers
+    - H_out, W_out: (H - 1) * stride - 2 * pad + HH and (W - 1) * stride - 2 * pad + WW
+    """
+    x_shape, w_shape, b_shape = tuple(x_shape), tuple(w_shape), tuple(b_shape)
+    if len(x_shape) != 4:
+        raise ValueError(f"x must have shape (N, C, H, W), got {x_shape}")
+    if len(w_shape) != 4:
+        raise ValueError(f"w must have shape (C, F, HH, WW) (input channels first, as in conv_transpose2d), "
+                         f"got {w_shape}")
+    if w_shape[0] != x_shape[1]:
+        raise ValueError(f"w must have C = {x_shape[1]} input channels (its first axis) like x {x_shape}, "
+                         f"got w {w_shape}")
+    if b_shape != (w_shape[1],):
+        raise ValueError(f"b must have shape ({w_shape[1]},) matching w {w_shape} (C, F, HH, WW), got {b_shape}")
+    if min(x_shape[2:]) < 1 or min(w_shape[2:]) < 1:
+        raise ValueError(f"x and w must have non-empty spatial axes, got x {x_shape} and w {w_shape}")
+    stride, pad = _stride_and_pad(conv_param)
+    H_out = (x_shape[2] - 1) * stride - 2 * pad + w_shape[2]
+    W_out = (x_shape[3] - 1) * stride - 2 * pad + w_shape[3]
+    if H_out < 1 or W_out < 1:
+        raise ValueError(f"conv_param['pad'] = {pad} crops the whole output: (H - 1) * stride - 2 * pad + HH = "
+                         f"{H_out} and likewise {W_out} for W must be >= 1 (x {x_shape}, w {w_shape}, stride "
+                         f"{stride})")
     return stride, pad, H_out, W_out
 
 

@@ -14,6 +14,10 @@ fields into columns (see `helpers.im2col` for the layout), each under its own na
 - conv_forward_fast: the best available one, chosen by BACKEND.
 The cache remembers the unrolling, so every conv_backward_* name is the same function.
 
+Transpose convolution (conv_transpose_forward_fast, and _im2col, _strides, _cython) is the
+adjoint of that algorithm: one matrix product with the transposed filters, then the col2im
+of the chosen unrolling; its backward pass is an im2col and two matrix products.
+
 Max pooling, likewise one function with two paths:
 - max_pool_forward_reshape: when the windows tile the input (square, stride equal to the
   size, dividing H and W), a max over strided views;
@@ -32,7 +36,7 @@ import warnings
 import numpy as np
 
 from helpers._blas import blas_threads_for
-from helpers._checks import check_shape, conv_geometry, float_dtype, one_of, pool_geometry
+from helpers._checks import check_shape, conv_geometry, conv_transpose_geometry, float_dtype, one_of, pool_geometry
 from helpers.im2col import col2im_indices, col2im_strided, im2col_indices, im2col_strided
 
 try:
@@ -264,6 +268,125 @@ def conv_forward_cython(x, w, b, conv_param):
 
 
 conv_backward_im2col = conv_backward_strides = conv_backward_cython = conv_backward_fast
+
+
+# ----------------------------------------------------------------------------- transpose convolution
+# A convolution is im2col followed by one matrix product, so its adjoint is the transposed matrix
+# product followed by the adjoint of im2col, col2im. A transpose convolution is that adjoint: its
+# forward pass is the computation of conv_backward_fast's dx, and its backward pass needs im2col
+# where conv_backward_fast needs col2im.
+
+def conv_transpose_forward_fast(x, w, b, conv_param, im2col=None):
+    """
+    A fast implementation of the forward pass for a transpose convolutional layer: for each
+    chunk of images, ONE matrix product w_rows.T @ x gives every painted filter copy as a
+    column, and col2im (the adjoint of im2col) adds the columns up into the output image.
+
+    Inputs:
+    - x: Input data of shape (N, C, H, W)
+    - w: Filter weights of shape (C, F, HH, WW), as for conv_transpose_forward_naive
+    - b: Biases, of shape (F,)
+    - conv_param: A dictionary with 'stride' and 'pad', as for conv_transpose_forward_naive
+    - im2col: 'indices', 'strides' or 'cython': whose col2im folds the columns; None, the
+      default, is BACKEND's
+
+    Returns a tuple of:
+    - out: Output data, of shape (N, F, H', W'), H' = (H - 1) * stride - 2 * pad + HH
+      (W' likewise); float32 if all inputs are float32, else float64
+    - cache: Values for conv_transpose_backward_fast, which remembers the im2col used
+    """
+    stride, pad, H_out, W_out = conv_transpose_geometry(np.shape(x), np.shape(w), np.shape(b), conv_param)
+    im2col = _im2col_for(im2col)
+    dtype = float_dtype(x, w, b)
+    x, w, b = (np.ascontiguousarray(a, dtype=dtype) for a in (x, w, b))
+    N, C, H, W = x.shape
+    F, HH, WW = w.shape[1:]
+    # w seen as the filters of the convolution from F channels to C that this layer is the adjoint of.
+    w_rows = w.reshape(C, -1)  # (C, K), K = F * HH * WW
+    K, P = w_rows.shape[1], H * W
+    fold = _IM2COLS[im2col][1]
+    x_rows = x.reshape(N, C, P)  # (N, C, P)
+    out = np.empty((N, F, H_out, W_out), dtype=dtype)
+    chunks = _chunks(N, K * P * dtype.itemsize)
+    buffer = None
+    with blas_threads_for(2.0 * C * K * P * (chunks[0][1] - chunks[0][0] if chunks else 0)):
+        for start, stop in chunks:
+            n = stop - start
+            if buffer is None or n != buffer.shape[1]:
+                buffer = np.empty((K, n, P), dtype=dtype)
+            # The chunk's inputs side by side, so that ONE matrix product covers the chunk.
+            x_chunk = np.ascontiguousarray(x_rows[start:stop].transpose(1, 0, 2)).reshape(C, n * P)  # (C, n * P)
+            np.matmul(w_rows.T, x_chunk, out=buffer.reshape(K, n * P))  # (K, C) @ (C, n * P)
+            fold(buffer.transpose(1, 0, 2), (n, F, H_out, W_out), HH, WW, pad, stride, out[start:stop])  # (n, K, P)
+    out += b.reshape(1, F, 1, 1)
+    cache = (x, w, b, conv_param, im2col)
+    return out, cache
+
+
+def conv_transpose_backward_fast(dout, cache):
+    """
+    Backward pass of conv_transpose_forward_fast, with the im2col its forward pass used: the
+    upstream gradient is unrolled by im2col, dx is one matrix product with the filters (a
+    plain convolution of dout) and dw one matrix product with x, per chunk.
+
+    Inputs:
+    - dout: Upstream derivatives, of shape (N, F, H', W')
+    - cache: The cache returned by the forward pass
+
+    Returns a tuple of:
+    - dx: Gradient with respect to x, of shape (N, C, H, W)
+    - dw: Gradient with respect to w, of shape (C, F, HH, WW)
+    - db: Gradient with respect to b, of shape (F,)
+    """
+    x, w, b, conv_param, im2col = cache
+    stride, pad, H_out, W_out = conv_transpose_geometry(x.shape, w.shape, b.shape, conv_param)
+    N, C, H, W = x.shape
+    F, HH, WW = w.shape[1:]
+    check_shape("dout", dout, (N, F, H_out, W_out))
+    dtype = x.dtype
+    dout = np.ascontiguousarray(dout, dtype=dtype)
+    w_rows = w.reshape(C, -1)  # (C, K)
+    K, P = w_rows.shape[1], H * W
+    unroll = _IM2COLS[im2col][0]
+    db = dout.sum(axis=(0, 2, 3))
+    dw_t = np.zeros((K, C), dtype=dtype)
+    dx = np.empty((C, N, P), dtype=dtype)
+    x_rows = x.reshape(N, C, P)  # (N, C, P)
+    chunks = _chunks(N, K * P * dtype.itemsize)
+    buffer = None
+    with blas_threads_for(2.0 * C * K * P * (chunks[0][1] - chunks[0][0] if chunks else 0)):
+        for start, stop in chunks:
+            n = stop - start
+            if buffer is None or n != buffer.shape[1]:
+                buffer = np.empty((K, n, P), dtype=dtype)
+            # Window (i, j) of dout is the one input pixel (i, j) painted.
+            unroll(dout[start:stop], HH, WW, pad, stride, buffer.transpose(1, 0, 2))  # (n, K, P) view
+            cols = buffer.reshape(K, n * P)  # (K, n * P) view
+            np.matmul(w_rows, cols, out=dx[:, start:stop].reshape(C, n * P))  # (C, K) @ (K, n * P)
+            x_chunk = x_rows[start:stop].transpose(1, 0, 2).reshape(C, n * P)  # (C, n * P), a copy
+            # Accumulated transposed, (K, nP) @ (nP, C), as conv_backward_fast does for speed.
+            dw_t += cols @ x_chunk.T
+    dx = np.ascontiguousarray(dx.transpose(1, 0, 2)).reshape(N, C, H, W)  # (C, N, P) -> (N, C, H, W)
+    return dx, np.ascontiguousarray(dw_t.T).reshape(w.shape), db  # dw (C, K) -> (C, F, HH, WW)
+
+
+def conv_transpose_forward_im2col(x, w, b, conv_param):
+    """conv_transpose_forward_fast with the fancy-indexing col2im (helpers.im2col.col2im_indices)."""
+    return conv_transpose_forward_fast(x, w, b, conv_param, im2col="indices")
+
+
+def conv_transpose_forward_strides(x, w, b, conv_param):
+    """conv_transpose_forward_fast with the strided-slice col2im (helpers.im2col.col2im_strided)."""
+    return conv_transpose_forward_fast(x, w, b, conv_param, im2col="strides")
+
+
+def conv_transpose_forward_cython(x, w, b, conv_param):
+    """conv_transpose_forward_fast with the compiled col2im (helpers.im2col_cython); RuntimeError if not built."""
+    return conv_transpose_forward_fast(x, w, b, conv_param, im2col="cython")
+
+
+conv_transpose_backward_im2col = conv_transpose_backward_strides = conv_transpose_backward_fast
+conv_transpose_backward_cython = conv_transpose_backward_fast
 
 
 # ----------------------------------------------------------------------------- max pooling

@@ -15,6 +15,7 @@ from helpers._checks import (
     check_ndim,
     check_shape,
     conv_geometry,
+    conv_transpose_geometry,
     number_in,
     one_of,
     pool_geometry,
@@ -758,3 +759,249 @@ def spatial_groupnorm_backward(dout, cache):
     dx = (inv_std / M) * (M * dx_hat - dx_hat.sum(axis=2, keepdims=True)
                           - x_hat_groups * np.sum(dx_hat * x_hat_groups, axis=2, keepdims=True))
     return dx.reshape(dout.shape), dgamma, dbeta  # dx (N, G, M) -> (N, C, H, W)
+
+
+# ----------------------------------------------------------------------------- upsampling
+# The decoder of a fully convolutional network grows its feature maps back to the image's size.
+# A transpose convolution learns how; the unpooling layers below have no parameters.
+
+
+def conv_transpose_forward_naive(x, w, b, conv_param):
+    """
+    A naive implementation of the forward pass for a transpose convolutional layer.
+
+    Each input value paints a copy of its filter, scaled by the value, onto the output: the
+    copy of input pixel (i, j) lands with its top-left corner at (i * stride, j * stride),
+    overlapping copies add up, and 'pad' rows and columns are then cropped from every border
+    (the padding a convolution with the same parameters would have added). This is the
+    adjoint of conv_forward_naive with the same w, stride and pad: that convolution maps F
+    channels of size (H', W') to C channels of size (H, W), and this layer maps them back.
+
+    Inputs:
+    - x: Input data of shape (N, C, H, W)
+    - w: Filter weights of shape (C, F, HH, WW), input channels first, as in PyTorch's
+      conv_transpose2d
+    - b: Biases, of shape (F,)
+    - conv_param: A dictionary with the following keys:
+      - 'stride': The distance in the output between the copies painted by neighbouring inputs
+      - 'pad': The number of rows and columns cropped from each border of the output
+
+    Returns a tuple of:
+    - out: Output data, of shape (N, F, H', W') where H' and W' are given by
+      H' = (H - 1) * stride - 2 * pad + HH
+      W' = (W - 1) * stride - 2 * pad + WW
+    - cache: (x, w, b, conv_param)
+    """
+    x, w, b = as_float_array("x", x), as_float_array("w", w), as_float_array("b", b)
+    stride, pad, H_out, W_out = conv_transpose_geometry(x.shape, w.shape, b.shape, conv_param)
+    N, C, H, W = x.shape
+    F, HH, WW = w.shape[1:]
+    # The uncropped output: the last copy ends at (H - 1) * stride + HH.
+    out_full = np.zeros((N, F, (H - 1) * stride + HH, (W - 1) * stride + WW), dtype=np.result_type(x, w, b))
+    for n in range(N):
+        for i in range(H):
+            for j in range(W):
+                # sum over c of x[n, c, i, j] * w[c]: every channel paints its own filter
+                painted = np.tensordot(x[n, :, i, j], w, axes=(0, 0))  # (F, HH, WW)
+                out_full[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW] += painted
+    out = out_full[:, :, pad:pad + H_out, pad:pad + W_out] + b.reshape(1, F, 1, 1)
+    cache = (x, w, b, conv_param)
+    return out, cache
+
+
+def conv_transpose_backward_naive(dout, cache):
+    """
+    A naive implementation of the backward pass for a transpose convolutional layer.
+
+    Inputs:
+    - dout: Upstream derivatives, of shape (N, F, H', W')
+    - cache: A tuple of (x, w, b, conv_param) as in conv_transpose_forward_naive
+
+    Returns a tuple of:
+    - dx: Gradient with respect to x, of shape (N, C, H, W)
+    - dw: Gradient with respect to w, of shape (C, F, HH, WW)
+    - db: Gradient with respect to b, of shape (F,)
+    """
+    x, w, b, conv_param = cache
+    stride, pad, H_out, W_out = conv_transpose_geometry(x.shape, w.shape, b.shape, conv_param)
+    N, C, H, W = x.shape
+    F, HH, WW = w.shape[1:]
+    dout = _check_dout(dout, (N, F, H_out, W_out), "conv_transpose_backward_naive")
+    # The cropped borders received no gradient: restore them as zeros.
+    dout_full = np.pad(dout, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="constant")
+    dx = np.zeros_like(x, dtype=np.result_type(x, w, dout))
+    dw = np.zeros_like(w, dtype=dx.dtype)
+    # Input pixel (i, j) painted one window of the output, so the window's upstream gradient
+    # flows back into x[n, :, i, j] (through w) and into w (through x[n, :, i, j]).
+    for n in range(N):
+        for i in range(H):
+            for j in range(W):
+                window = dout_full[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]  # (F, HH, WW)
+                dx[n, :, i, j] = np.tensordot(w, window, axes=3)  # (C,)
+                dw += x[n, :, i, j].reshape(C, 1, 1, 1) * window  # (C, 1, 1, 1) * (F, HH, WW)
+    db = dout.sum(axis=(0, 2, 3))
+    return dx, dw, db
+
+
+def max_pool_switches(pool_cache):
+    """
+    The "switches" of a max-pooling layer: where in its window each output value was taken from
+    (the first maximum in row-major order, the one the backward pass sends the gradient to).
+
+    Accepts the cache of max_pool_forward_naive, (x, pool_param), and the caches of
+    helpers.fast_layers.max_pool_forward_fast on both of its paths: the 'reshape' cache holds x
+    as the naive one does, and the 'im2col' cache holds the argmax of every window.
+
+    Inputs:
+    - pool_cache: The cache returned by the max-pooling forward pass
+
+    Returns a tuple of:
+    - switches: Integer array of shape (N, C, H', W'): the flat index, in 0..H*W-1, of the input
+      pixel each output value came from
+    - x_shape: The shape (N, C, H, W) of the pooled input
+    """
+    if isinstance(pool_cache, tuple) and len(pool_cache) == 7 and pool_cache[0] == "im2col":
+        _, x_shape, out_shape, _, pool_param, argmax, _ = pool_cache
+        ph, pw, stride, H_out, W_out = pool_geometry(x_shape, pool_param)
+        offsets = argmax.reshape(out_shape)  # (N * C, H' * W') -> (N, C, H', W'), in 0..ph*pw-1
+    elif isinstance(pool_cache, tuple) and (len(pool_cache) == 2 or len(pool_cache) == 4 and
+                                            pool_cache[0] == "reshape"):
+        x, pool_param = pool_cache if len(pool_cache) == 2 else pool_cache[1:3]
+        x_shape = np.shape(x)
+        ph, pw, stride, H_out, W_out = pool_geometry(x_shape, pool_param)
+        windows = np.lib.stride_tricks.sliding_window_view(np.asarray(x), (ph, pw), axis=(2, 3))
+        windows = windows[:, :, ::stride, ::stride]  # (N, C, H', W', ph, pw)
+        # argmax returns the first maximum: the same tie rule as max_pool_backward_naive.
+        offsets = windows.reshape(*windows.shape[:4], ph * pw).argmax(axis=4)  # (N, C, H', W')
+    else:
+        raise ValueError(f"pool_cache must be the cache of max_pool_forward_naive or max_pool_forward_fast, "
+                         f"got {type(pool_cache).__name__}")
+    rows = np.arange(H_out).reshape(-1, 1) * stride + offsets // pw  # (N, C, H', W')
+    cols = np.arange(W_out).reshape(1, -1) * stride + offsets % pw  # (N, C, H', W')
+    return rows * x_shape[3] + cols, tuple(x_shape)
+
+
+def max_unpool_forward(x, pool_cache):
+    """
+    Max unpooling: every value goes back to the position its max-pooling layer took the
+    maximum from (the layer's "switches"), and every other output value is zero. It pairs with
+    a max-pooling layer of the encoder, so the decoder puts detail back where it was found.
+
+    Routing each value to its switch is exactly what max pooling's backward pass does to its
+    upstream gradient, so this layer is max_pool_backward applied to x. Where windows overlap
+    (stride < pool size) and share their maximum, the values sent there add up.
+
+    Inputs:
+    - x: Input data of shape (N, C, H', W'), the output shape of the pooling layer
+    - pool_cache: The cache of that layer's forward pass (max_pool_forward_naive, or
+      max_pool_forward_fast on either path; see max_pool_switches)
+
+    Returns a tuple of:
+    - out: Output data, of shape (N, C, H, W), the pooling layer's input shape
+    - cache: (switches, x_shape)
+    """
+    switches, x_shape = max_pool_switches(pool_cache)
+    x = as_float_array("x", x)
+    check_shape("x", x, switches.shape, "(the output shape of the max-pooling layer whose cache is given)")
+    N, C, H, W = x_shape
+    out = np.zeros((N, C, H * W), dtype=x.dtype)
+    # Each (n, c) row scatters into its own H * W slots; np.add.at sums repeated switches.
+    flat = switches.reshape(N, C, -1)  # (N, C, H' * W')
+    np.add.at(out, (np.arange(N)[:, None, None], np.arange(C)[None, :, None], flat), x.reshape(N, C, -1))
+    return out.reshape(x_shape), (switches, x_shape)  # (N, C, H * W) -> (N, C, H, W)
+
+
+def max_unpool_backward(dout, cache):
+    """
+    Backward pass for max unpooling: each input value reaches exactly one output position, so
+    its gradient is the upstream gradient at that position.
+
+    Inputs:
+    - dout: Upstream derivatives, of shape (N, C, H, W)
+    - cache: (switches, x_shape) from max_unpool_forward
+
+    Returns:
+    - dx: Gradient with respect to x, of shape (N, C, H', W')
+    """
+    switches, x_shape = cache
+    dout = _check_dout(dout, x_shape, "max_unpool_backward")
+    N, C = x_shape[:2]
+    dx = np.take_along_axis(dout.reshape(N, C, -1), switches.reshape(N, C, -1), axis=2)  # (N, C, H' * W')
+    return dx.reshape(switches.shape)  # (N, C, H', W')
+
+
+def _check_unpool_input(x, factor):
+    x = as_float_array("x", x)
+    check_ndim("x", x, 4, "(N, C, H, W)")
+    return x, positive_int("factor", factor)
+
+
+def nearest_unpool_forward(x, factor):
+    """
+    Nearest-neighbour unpooling: every input value is copied into a factor x factor block.
+
+    Inputs:
+    - x: Input data of shape (N, C, H, W)
+    - factor: Integer upsampling factor along both axes
+
+    Returns a tuple of:
+    - out: Output data, of shape (N, C, H * factor, W * factor)
+    - cache: (x.shape, factor)
+    """
+    x, factor = _check_unpool_input(x, factor)
+    out = np.repeat(np.repeat(x, factor, axis=2), factor, axis=3)
+    return out, (x.shape, factor)
+
+
+def nearest_unpool_backward(dout, cache):
+    """
+    Backward pass for nearest-neighbour unpooling: an input value fed its whole block, so its
+    gradient is the sum of the block's upstream gradient.
+
+    Inputs:
+    - dout: Upstream derivatives, of shape (N, C, H * factor, W * factor)
+    - cache: (x.shape, factor) from nearest_unpool_forward
+
+    Returns:
+    - dx: Gradient with respect to x, of shape (N, C, H, W)
+    """
+    (N, C, H, W), factor = cache
+    dout = _check_dout(dout, (N, C, H * factor, W * factor), "nearest_unpool_backward")
+    return dout.reshape(N, C, H, factor, W, factor).sum(axis=(3, 5))  # (N, C, H, f, W, f) -> (N, C, H, W)
+
+
+def bed_of_nails_unpool_forward(x, factor):
+    """
+    "Bed of nails" unpooling: every input value goes to the top-left corner of its
+    factor x factor block, and the rest of the block is zero (max unpooling with every switch
+    in the corner).
+
+    Inputs:
+    - x: Input data of shape (N, C, H, W)
+    - factor: Integer upsampling factor along both axes
+
+    Returns a tuple of:
+    - out: Output data, of shape (N, C, H * factor, W * factor)
+    - cache: (x.shape, factor)
+    """
+    x, factor = _check_unpool_input(x, factor)
+    N, C, H, W = x.shape
+    out = np.zeros((N, C, H * factor, W * factor), dtype=x.dtype)
+    out[:, :, ::factor, ::factor] = x
+    return out, (x.shape, factor)
+
+
+def bed_of_nails_unpool_backward(dout, cache):
+    """
+    Backward pass for bed-of-nails unpooling: only the corners depended on x.
+
+    Inputs:
+    - dout: Upstream derivatives, of shape (N, C, H * factor, W * factor)
+    - cache: (x.shape, factor) from bed_of_nails_unpool_forward
+
+    Returns:
+    - dx: Gradient with respect to x, of shape (N, C, H, W)
+    """
+    (N, C, H, W), factor = cache
+    dout = _check_dout(dout, (N, C, H * factor, W * factor), "bed_of_nails_unpool_backward")
+    return dout[:, :, ::factor, ::factor].copy()

@@ -5,6 +5,7 @@ output-size rule (floored, as PyTorch itself does) and the same input checks:
 - conv_forward_unfold: im2col with `torch.nn.functional.unfold`, then one batched matrix
   product, the algorithm of fast_layers written in PyTorch;
 - conv_forward_torch: the library's `torch.nn.functional.conv2d`;
+- conv_transpose_forward_torch: `torch.nn.functional.conv_transpose2d`;
 - max_pool_forward_torch: `torch.nn.functional.max_pool2d`;
 and their backward passes through autograd: the forward pass records its graph in the
 cache, and `*_backward(dout, cache)` asks autograd for the gradients of the cached inputs.
@@ -23,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from helpers._checks import check_shape, conv_geometry, pool_geometry
+from helpers._checks import check_shape, conv_geometry, conv_transpose_geometry, pool_geometry
 
 
 def available_devices():
@@ -177,6 +178,47 @@ def conv_backward_unfold(dout, cache):
     Returns a tuple of:
     - dx: Gradient with respect to x, of shape (N, C, H, W)
     - dw: Gradient with respect to w, of shape (F, C, HH, WW)
+    - db: Gradient with respect to b, of shape (F,)
+    """
+    return _autograd_backward(dout, cache)
+
+
+def conv_transpose_forward_torch(x, w, b, conv_param, device=None):
+    """
+    Forward pass for a transpose convolutional layer with torch.nn.functional.conv_transpose2d.
+
+    Inputs:
+    - x: Input data of shape (N, C, H, W), NumPy array or tensor
+    - w: Filter weights of shape (C, F, HH, WW), as for conv_transpose_forward_naive
+    - b: Biases, of shape (F,)
+    - conv_param: A dictionary with 'stride' and 'pad', as for conv_transpose_forward_naive
+    - device: Torch device to compute on; None means x's device for a tensor, else
+      'cuda' when available, else 'cpu'
+
+    Returns a tuple of:
+    - out: Output data, of shape (N, F, H', W'), H' = (H - 1) * stride - 2 * pad + HH
+      (W' likewise); NumPy if x is NumPy, else a tensor
+    - cache: The recorded graph, for conv_transpose_backward_torch
+    """
+    stride, pad, _, _ = conv_transpose_geometry(np.shape(x), np.shape(w), np.shape(b), conv_param)
+    (xt, wt, bt), as_numpy = _as_leaves((x, w, b), device)
+    with torch.enable_grad():
+        out = F.conv_transpose2d(xt, wt, bt, stride=stride, padding=pad)
+    cache = (out, (xt, wt, bt), as_numpy)
+    return _result(out, as_numpy), cache
+
+
+def conv_transpose_backward_torch(dout, cache):
+    """
+    Backward pass for conv_transpose_forward_torch, through autograd.
+
+    Inputs:
+    - dout: Upstream derivatives, of shape (N, F, H', W'), NumPy array or tensor
+    - cache: The cache returned by conv_transpose_forward_torch
+
+    Returns a tuple of (NumPy if the forward input was NumPy, else tensors):
+    - dx: Gradient with respect to x, of shape (N, C, H, W)
+    - dw: Gradient with respect to w, of shape (C, F, HH, WW)
     - db: Gradient with respect to b, of shape (F,)
     """
     return _autograd_backward(dout, cache)

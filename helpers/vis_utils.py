@@ -300,3 +300,94 @@ def full_scale_figure(fig, path, full_scale, dpi=60):
     ax.set_title("The same figure at the full scale (saved by `make run SCALE=full`)", fontsize=10)
     shown.tight_layout()
     return shown
+
+
+# A colour per segmentation class: black background, then distinct hues (cycled past 10 classes).
+SEGMENTATION_PALETTE = np.array([[0, 0, 0], [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200],
+                                 [245, 130, 48], [145, 30, 180], [70, 240, 240], [240, 50, 230], [128, 128, 128]],
+                                dtype=np.uint8)
+
+
+def mask_to_rgb(masks):
+    """
+    Colour a segmentation mask (or a batch of them) with SEGMENTATION_PALETTE, for display.
+
+    Inputs:
+    - masks: Integer array (or tensor) of shape (..., H, W), class indices >= 0
+
+    Returns:
+    - uint8 array of shape (..., H, W, 3)
+    """
+    masks = np.asarray(masks)
+    if masks.dtype.kind not in "iu" or (masks.size and masks.min() < 0):
+        raise ValueError(f"masks must hold non-negative integer classes, got dtype {masks.dtype}")
+    return SEGMENTATION_PALETTE[masks % len(SEGMENTATION_PALETTE)]
+
+
+def draw_boxes(ax, image, boxes, labels=None, scores=None, class_names=None, color="white", title=None):
+    """
+    Show an image with boxes on it, each captioned with its class (and score).
+
+    Inputs:
+    - ax: The matplotlib axes to draw on
+    - image: uint8 array of shape (H, W, 3)
+    - boxes: Array (or tensor) of shape (D, 4), rows (x1, y1, x2, y2) in pixels
+    - labels: Optional integer array of shape (D,), the class of each box
+    - scores: Optional array of shape (D,), the score of each box
+    - class_names: Optional names of the classes (labels index them)
+    - color: Colour of the boxes and captions
+    - title: Optional axes title
+    """
+    boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
+    ax.imshow(image)
+    for k, (x1, y1, x2, y2) in enumerate(boxes):
+        # A pixel's centre is at (x + 0.5, y + 0.5): a box's edges lie on pixel borders, 0.5 before the centres.
+        ax.add_patch(plt.Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, edgecolor=color, lw=1.2))
+        words = []
+        if labels is not None:
+            label = int(np.asarray(labels)[k])
+            words.append(class_names[label] if class_names is not None else str(label))
+        if scores is not None:
+            words.append(f"{float(np.asarray(scores)[k]):.2f}")
+        if words:
+            ax.text(x1 - 0.5, y1 - 1.0, " ".join(words), color=color, fontsize=7, va="bottom",
+                    bbox=dict(facecolor="black", alpha=0.5, pad=0.5, lw=0))
+    ax.set_xlim(-0.5, image.shape[1] - 0.5)
+    ax.set_ylim(image.shape[0] - 0.5, -0.5)
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+
+
+def plot_precision_recall(recall, precision, class_names, class_ap=None, title=None):
+    """
+    Plot a precision-recall curve per class (as helpers.detection_solver.mean_average_precision
+    returns them).
+
+    Inputs:
+    - recall: Array of shape (R,), the recall levels
+    - precision: Array of shape (K, R), each class's precision at those levels (-1 where the
+      class never reaches that recall; not drawn)
+    - class_names: The K class names
+    - class_ap: Optional array of shape (K,), each class's average precision, shown in the legend
+    - title: Optional title
+
+    Returns:
+    - The figure
+    """
+    precision = np.asarray(precision, dtype=float)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for k, name in enumerate(class_names):
+        reached = precision[k] >= 0
+        if not reached.any():
+            continue
+        label = name if class_ap is None else f"{name} (AP {class_ap[k]:.3f})"
+        ax.plot(np.asarray(recall)[reached], precision[k][reached], label=label)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8, loc="lower left")
+    ax.set_title(title or "precision-recall per class")
+    fig.tight_layout()
+    return fig

@@ -36,3 +36,26 @@ def naive_conv(conv_param):
 def naive_pool(pool_param):
     """The naive max pooling as a (forward(x), backward) pair."""
     return (lambda x: layers.max_pool_forward_naive(x, pool_param)), layers.max_pool_backward_naive
+
+
+def random_conv_transpose_case(rng, max_size=7):
+    """Random transpose convolutions: non-square kernels, strides 1-3, crops (pad) 0-2 that leave an output.
+
+    Returns x (N, C, H, W), w (C, F, HH, WW), b (F,) and conv_param."""
+    while True:
+        N, C, F_ = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        HH, WW = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
+        H, W = int(rng.integers(1, max_size)), int(rng.integers(1, max_size))
+        if (H - 1) * stride - 2 * pad + HH >= 1 and (W - 1) * stride - 2 * pad + WW >= 1:
+            break
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((C, F_, HH, WW))
+    b = rng.standard_normal(F_)
+    return x, w, b, {"stride": stride, "pad": pad}
+
+
+def naive_conv_transpose(conv_param):
+    """The naive transpose convolution as a (forward(x, w, b), backward) pair."""
+    return (lambda x, w, b: layers.conv_transpose_forward_naive(x, w, b, conv_param)), \
+        layers.conv_transpose_backward_naive

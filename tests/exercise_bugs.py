@@ -852,6 +852,101 @@ BUGS = {
             """, r"class_visualization_update_step does not match.*`img` after the call differs in \d+ of \d+ "
                  r"values.*Hint \(img\)"),
     },
+    "DetectionSegmentation": {
+        "conv_transpose_forward_naive": Bug("""
+            stride, pad = conv_param["stride"], conv_param["pad"]
+            N, C, H, W = x.shape
+            num_filters, HH, WW = w.shape[1:]
+            out_full = np.zeros((N, num_filters, (H - 1) * stride + HH, (W - 1) * stride + WW))
+            for n in range(N):
+                for i in range(H):
+                    for j in range(W):
+                        painted = np.tensordot(x[n, :, i, j], w, axes=(0, 0))
+                        out_full[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW] += painted
+            H_out, W_out = out_full.shape[2] - 2 * pad, out_full.shape[3] - 2 * pad
+            out = out_full[:, :, :H_out, :W_out] + b.reshape(1, -1, 1, 1)  # crops 2 * pad from the bottom and right
+            return out, (x, w, b, conv_param)
+            """, r"conv_transpose_forward_naive does not match.*out differs.*Hint \(out\): .*from EVERY border"),
+        "conv_transpose_backward_naive": Bug("""
+            x, w, b, conv_param = cache
+            stride, pad = conv_param["stride"], conv_param["pad"]
+            N, C, H, W = x.shape
+            HH, WW = w.shape[2:]
+            dout_full = np.pad(dout, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            dx = np.zeros_like(x)
+            dw = np.zeros_like(w)
+            for n in range(N):
+                for i in range(H):
+                    for j in range(W):
+                        window = dout_full[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                        dx[n, :, i, j] = np.tensordot(w, window, axes=3)
+                        dw = x[n, :, i, j].reshape(C, 1, 1, 1) * window  # overwrites instead of adding up
+            db = dout.sum(axis=(0, 2, 3))
+            return dx, dw, db
+            """, r"conv_transpose_backward_naive does not match.*dw differs.*Hint \(dw\)"),
+        "SegmentationFCN.forward": Bug("""
+            features = []
+            for k, stage in enumerate(self.encoder):
+                x = stage(x if k == 0 else F.max_pool2d(x, 2))
+                features.append(x)
+            for k in reversed(range(len(self.up))):
+                x = self.up[k](x)
+                if self.skips:
+                    x = torch.cat([features[k], x], dim=1)  # the encoder's features first
+                x = self.decoder[k](x)
+            return self.head(x)
+            """, r"SegmentationFCN.forward does not match.*Hint \(the output\): .*in that order"),
+        "box_iou": Bug("""
+            area1 = (boxes1[:, 2] - boxes1[:, 0]) * (boxes1[:, 3] - boxes1[:, 1])
+            area2 = (boxes2[:, 2] - boxes2[:, 0]) * (boxes2[:, 3] - boxes2[:, 1])
+            top_left = np.maximum(boxes1[:, None, :2], boxes2[None, :, :2])
+            bottom_right = np.minimum(boxes1[:, None, 2:], boxes2[None, :, 2:])
+            inter = np.prod(bottom_right - top_left, axis=2)  # not clamped at 0
+            return inter / (area1[:, None] + area2[None, :] - inter)
+            """, r"box_iou does not match.*Hint \(the output\): .*not negative"),
+        "ClassifierBoxRegressor.loss": Bug("""
+            scores, pred = self(x)
+            class_loss = F.cross_entropy(scores, labels)
+            box_loss = generalized_box_iou_loss(pred, boxes, reduction="mean")
+            box_loss = box_loss + F.l1_loss(pred, boxes) * 4 / self.image_size
+            # box_weight is forgotten:
+            return class_loss + box_loss, {"class_ce": class_loss.item(), "box": box_loss.item()}
+            """, r"ClassifierBoxRegressor.loss does not match.*loss .*Hint \(loss\): .*box_weight"),
+        "nms": Bug("""
+            order = np.argsort(-scores)
+            best = order[0]
+            overlap = box_iou(boxes[best:best + 1], boxes)[0]
+            # only the best box suppresses its neighbours; the boxes kept after it suppress nothing
+            keep = [i for i in order if i == best or overlap[i] <= iou_threshold]
+            return np.array(keep, dtype=np.int64)
+            """, r"nms does not match.*Hint \(the output\): .*every kept box suppresses"),
+        "roi_pool": Bug("""
+            N, C, H, W = features.shape
+            ph, pw = (output_size, output_size) if np.ndim(output_size) == 0 else output_size
+            cells = np.floor(rois[:, 1:] * spatial_scale + 0.5).astype(int)
+            out = np.zeros((rois.shape[0], C, ph, pw))
+            for k, (x1, y1, x2, y2) in enumerate(cells):
+                fmap = features[int(rois[k, 0])]
+                bin_h = max(y2 - y1, 1) / ph  # the region's last row and column are left out
+                bin_w = max(x2 - x1, 1) / pw
+                for i in range(ph):
+                    top = min(max(int(np.floor(i * bin_h)) + y1, 0), H)
+                    bottom = min(max(int(np.ceil((i + 1) * bin_h)) + y1, 0), H)
+                    for j in range(pw):
+                        left = min(max(int(np.floor(j * bin_w)) + x1, 0), W)
+                        right = min(max(int(np.ceil((j + 1) * bin_w)) + x1, 0), W)
+                        if bottom > top and right > left:
+                            out[k, :, i, j] = fmap[:, top:bottom, left:right].max(axis=(1, 2))
+            return out
+            """, r"roi_pool does not match.*Hint \(the output\): .*BOTH ends included"),
+        "GridDetector.grid_boxes": Bug("""
+            cx = torch.sigmoid(raw[:, 1]) * self.stride  # the cell's column is forgotten
+            cy = torch.sigmoid(raw[:, 2]) * self.stride  # and its row
+            w = torch.exp(raw[:, 3].clamp(max=4.0)) * self.anchor_size
+            h = torch.exp(raw[:, 4].clamp(max=4.0)) * self.anchor_size
+            return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1)
+            """, r"GridDetector.grid_boxes does not match.*Hint \(the output\): .*column"),
+    },
 }
 
 # Second classic mistakes, for exercises whose brief names two: each runs the notebook once more

@@ -20,3 +20,34 @@ def test_full_scale_figure_is_saved_at_the_full_scale_and_shown_at_the_quick_sca
     assert "full scale" in shown.axes[0].get_title()
     assert shown.axes[0].images[0].get_array().shape[:2] == plt.imread(path).shape[:2]
     plt.close("all")
+
+
+def test_mask_to_rgb_colours_each_class():
+    import numpy as np
+    import pytest
+
+    from helpers.vis_utils import SEGMENTATION_PALETTE, mask_to_rgb
+
+    rgb = mask_to_rgb(np.array([[[0, 1], [2, 12]]]))
+    assert rgb.shape == (1, 2, 2, 3) and rgb.dtype == np.uint8
+    np.testing.assert_array_equal(rgb[0, 0, 0], [0, 0, 0])
+    np.testing.assert_array_equal(rgb[0, 1, 1], SEGMENTATION_PALETTE[12 % len(SEGMENTATION_PALETTE)])
+    with pytest.raises(ValueError, match="masks must hold non-negative integer classes"):
+        mask_to_rgb(np.array([[0.5]]))
+
+
+def test_draw_boxes_and_precision_recall():
+    import numpy as np
+
+    from helpers.vis_utils import draw_boxes, plot_precision_recall
+
+    fig, ax = plt.subplots()
+    draw_boxes(ax, np.zeros((16, 16, 3), dtype=np.uint8), np.array([[1, 2, 8, 9], [3, 3, 5, 5]]), labels=[0, 1],
+               scores=[0.9, 0.4], class_names=["square", "disc"], title="detections")
+    assert len(ax.patches) == 2 and [t.get_text() for t in ax.texts] == ["square 0.90", "disc 0.40"]
+    draw_boxes(ax, np.zeros((16, 16, 3), dtype=np.uint8), np.zeros((0, 4)))
+    recall = np.linspace(0, 1, 101)
+    precision = np.stack([np.where(recall <= 0.5, 1.0, 2 / 3), -np.ones(101)])
+    fig = plot_precision_recall(recall, precision, ["square", "disc"], class_ap=[0.83, np.nan])
+    assert len(fig.axes[0].lines) == 1 and "square (AP 0.830)" in fig.axes[0].get_legend().get_texts()[0].get_text()
+    plt.close("all")

@@ -4,13 +4,13 @@
 modules say what is timed and which speed claims the notebooks make.
 """
 
-from helpers.bench import cases, cases_attention, cases_recurrent
+from helpers.bench import cases, cases_attention, cases_detection, cases_recurrent
 from helpers.bench.harness import DEFAULT_REPEAT, Case, Impl, Row, Target, best_time, plot_speedups, time_function
 from helpers.bench.harness import main as _main
 from helpers.bench.harness import run as _run
 
 # One module per part of the course; each holds its CASES and the TARGETS its notebook quotes.
-CASE_MODULES = (cases, cases_recurrent, cases_attention)
+CASE_MODULES = (cases, cases_recurrent, cases_attention, cases_detection)
 CASES: list[Case] = [case for module in CASE_MODULES for case in module.CASES]
 TARGETS: list[Target] = [target for module in CASE_MODULES for target in module.TARGETS]
 
