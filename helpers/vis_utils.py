@@ -239,7 +239,7 @@ def show_attention(image, words, attention, grid_shape=None, cols=6, title=None)
     H, W = image.shape[:2]
     panels = len(words) + 1
     rows = ceil(panels / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2 * cols, 2.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(2 * cols, 2.4 * rows + 0.4), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     axes[0, 0].imshow(np.clip(image, 0, 255).astype("uint8"))
@@ -256,7 +256,7 @@ def show_attention(image, words, attention, grid_shape=None, cols=6, title=None)
         ax.set_title(f"{word} (max {weights.max():.2f})", fontsize=9)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.92 if title else 1))
     return fig
 
 
