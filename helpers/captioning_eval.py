@@ -6,7 +6,8 @@ sets are already lower-case words separated by spaces (COCO's were tokenized tha
 CS231n files were made). Special tokens (<START>, <END>, <NULL>) are removed before scoring.
 
 A table of several captioners (RNN vs LSTM, greedy vs beam search) is one caption_scores call
-per row; format_scores_table prints them side by side.
+per row; format_scores_table prints them side by side. attention_on_named_objects measures where
+a captioner with attention looks when it names an object (the generated set only).
 """
 
 import numpy as np
@@ -14,7 +15,7 @@ from pycocoevalcap.bleu.bleu import Bleu
 from pycocoevalcap.cider.cider import Cider
 
 from helpers.coco_utils import decode_captions, load_scene_ground_truth
-from helpers.data.scenes import caption_words, check_caption
+from helpers.data.scenes import COLOR_WORDS, SHAPE_WORDS, caption_words, check_caption
 
 METRICS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "CIDEr-D")
 
@@ -120,3 +121,53 @@ def format_scores_table(rows):
         lines.append(f"{name:{width}s} " + " ".join(f"{scores[m]:13.3f}" if m in scores else f"{'-':>13s}"
                                                       for m in metrics))
     return "\n".join(lines)
+
+
+def attention_on_named_objects(sampled_captions, attention, scenes, idx_to_word, grid_shape=(4, 4)):
+    """
+    Whether a captioner looks at the objects it names: for every colour-shape pair of a generated
+    caption ("... a green square ...") that names an object of the scene, the attention weights of
+    the shape word summed over the grid cells that overlap the object's box; beside it, the share
+    of the grid those cells are (what attention spread evenly over the image would put there).
+
+    Inputs:
+    - sampled_captions: Integer array of shape (N, L): the generated word indices, step by step
+      (word t was produced with attention[i, t]), as CaptioningTransformer.sample returns them
+    - attention: Array of shape (N, L, P), P = h * w: each step's weights over the grid cells,
+      row by row
+    - scenes: List of N Scene (helpers.coco_utils.load_scene_ground_truth)
+    - idx_to_word: List of the vocabulary's words
+    - grid_shape: (h, w), the grid laid evenly over the image
+
+    Returns:
+    - Dict with 'on_object' (mean attention of the shape words on their object's cells),
+      'uniform' (mean share of the grid those cells are) and 'count' (number of words measured)
+    """
+    sampled_captions, attention = np.asarray(sampled_captions), np.asarray(attention, dtype=np.float64)
+    h, w = grid_shape
+    N, L = sampled_captions.shape if sampled_captions.ndim == 2 else (None, None)
+    if N is None or attention.shape != (N, L, h * w) or len(scenes) != N:
+        raise ValueError(f"sampled_captions must have shape (N, L), attention (N, L, {h * w}) for the {h}x{w} grid, "
+                         f"and scenes N entries; got {sampled_captions.shape}, {attention.shape} and {len(scenes)}")
+    colors = {word: color for color, words in COLOR_WORDS.items() for word in words}
+    shapes = {word: shape for shape, words in SHAPE_WORDS.items() for word in words}
+    on_object, uniform = [], []
+    for row, weights, scene in zip(sampled_captions, attention, scenes, strict=True):
+        words = [idx_to_word[i] for i in row]
+        objects = {(o.color, o.shape): o for o in scene.objects}
+        cell_h, cell_w = scene.image_size / h, scene.image_size / w
+        for t in range(1, len(words)):
+            if words[t] == "<END>" or words[t - 1] == "<END>":
+                break
+            named = objects.get((colors.get(words[t - 1]), shapes.get(words[t])))
+            if named is None:
+                continue
+            x1, y1, x2, y2 = named.box
+            rows = (np.arange(h) * cell_h < y2) & ((np.arange(h) + 1) * cell_h > y1)        # (h,)
+            cols = (np.arange(w) * cell_w < x2) & ((np.arange(w) + 1) * cell_w > x1)        # (w,)
+            cells = (rows[:, None] & cols[None, :]).reshape(-1)                           # (h * w,)
+            on_object.append(weights[t, cells].sum())
+            uniform.append(cells.mean())
+    count = len(on_object)
+    return {"on_object": float(np.mean(on_object)) if count else float("nan"),
+            "uniform": float(np.mean(uniform)) if count else float("nan"), "count": count}

@@ -201,6 +201,65 @@ def imshow_no_ax(img, normalize=True):
     plt.gca().axis("off")
 
 
+def show_attention(image, words, attention, grid_shape=None, cols=6, title=None):
+    """
+    Show where a captioner looks: the image, then one panel per generated word with that word's
+    attention over the image's grid of feature positions laid over the image (the positions it
+    attends to stay bright, the others are darkened). The weights are stretched to each panel's
+    own range, so a panel shows where its word looks most, not how peaked its distribution is;
+    the panel's title gives the largest weight.
+
+    Inputs:
+    - image: Array of shape (H, W, 3), pixel values 0..255
+    - words: List of L words (the generated caption, without <START>)
+    - attention: Array of shape (L, P): row t holds the weights of word t over the P grid
+      positions, listed row by row
+    - grid_shape: (h, w) with h * w = P (default: a square grid)
+    - cols: Panels per row of the figure
+    - title: Optional figure title
+
+    Returns:
+    - The matplotlib figure
+    """
+    image = np.asarray(image)
+    attention = np.asarray(attention, dtype=np.float64)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must have shape (H, W, 3), got {image.shape}")
+    if attention.ndim != 2 or attention.shape[0] != len(words):
+        raise ValueError(f"attention must have shape (L, P) with L = {len(words)} (one row per word), "
+                         f"got {attention.shape}")
+    P = attention.shape[1]
+    if grid_shape is None:
+        side = int(round(sqrt(P)))
+        if side * side != P:
+            raise ValueError(f"attention has P = {P} positions, not a square grid: give grid_shape=(h, w)")
+        grid_shape = (side, side)
+    if len(grid_shape) != 2 or grid_shape[0] * grid_shape[1] != P:
+        raise ValueError(f"grid_shape must be (h, w) with h * w = P = {P}, got {grid_shape}")
+    H, W = image.shape[:2]
+    panels = len(words) + 1
+    rows = ceil(panels / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2 * cols, 2.4 * rows + 0.4), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    axes[0, 0].imshow(np.clip(image, 0, 255).astype("uint8"))
+    axes[0, 0].set_title("image", fontsize=9)
+    for t, word in enumerate(words):
+        ax = axes.ravel()[t + 1]
+        weights = attention[t].reshape(grid_shape)                          # (h, w), row by row
+        stretched = (weights - weights.min()) / max(weights.max() - weights.min(), 1e-12)
+        shade = np.zeros((*grid_shape, 4))                                  # (h, w, RGBA): black
+        shade[..., 3] = 0.8 * (1.0 - stretched)                             # unattended cells darkened
+        ax.imshow(np.clip(image, 0, 255).astype("uint8"))
+        # Each grid cell covers an (H / h) x (W / w) block of pixels: extent lays the grid on the image.
+        ax.imshow(shade, extent=(0, W, H, 0), interpolation="bilinear")
+        ax.set_title(f"{word} (max {weights.max():.2f})", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0, 1, 0.92 if title else 1))
+    return fig
+
+
 def show_net_weights(W1, image_shape=(32, 32, 3), title=None):
     """
     Show the first-layer weights of a network as images, one tile per hidden unit.

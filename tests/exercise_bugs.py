@@ -947,6 +947,59 @@ BUGS = {
             return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1)
             """, r"GridDetector.grid_boxes does not match.*Hint \(the output\): .*column"),
     },
+    "Transformer_Captioning": {
+        "MultiHeadAttention.forward": Bug("""
+            attn_mask = self._check_inputs(query, key, value, attn_mask)
+            N, S, E = query.shape
+            T = key.shape[1]
+            H = self.n_head
+            q = self.query(query).view(N, S, H, E // H).transpose(1, 2)
+            k = self.key(key).view(N, T, H, E // H).transpose(1, 2)
+            v = self.value(value).view(N, T, H, E // H).transpose(1, 2)
+            scores = q @ k.transpose(-2, -1) / math.sqrt(E)  # the full embedding width, not the head's
+            if attn_mask is not None:
+                scores = scores.masked_fill(~attn_mask, float("-inf"))
+            weights = F.softmax(scores, dim=-1)
+            y = (self.attn_drop(weights) @ v).transpose(1, 2).reshape(N, S, E)
+            output = self.proj(y)
+            return (output, weights) if need_weights else output
+            """, r"MultiHeadAttention.forward does not match.*weights differs in \d+ of 280 values.*"
+                 r"Hint \(weights\): look at the scale of the scores"),
+        "PositionalEncoding.__init__": Bug("""
+            self.embed_dim, self.max_len = embed_dim, max_len
+            self.dropout = nn.Dropout(dropout)
+            position = torch.arange(max_len, dtype=torch.float32)[:, None]
+            frequency = 10000.0 ** (-torch.arange(0, embed_dim, 2, dtype=torch.float32) / embed_dim)
+            # all the sines first, then all the cosines
+            pe = torch.cat([torch.sin(position * frequency), torch.cos(position * frequency)], dim=1)
+            self.register_buffer("pe", pe[None])
+            """, r"the table pe differs from the expected value.*differs in \d+ of 300 values.*"
+                 r"Hint: feature 2k holds a sine"),
+        "PositionalEncoding.forward": Bug("""
+            return self.dropout(x) + self.pe[:, :x.shape[1]]  # dropout on the input only
+            """, r"the output in training mode \(the same dropout draws\) differs from the expected value.*"
+                 r"Hint: dropout acts on the sum"),
+        "TransformerDecoderLayer.forward": Bug("""
+            tgt = self.norm_self(tgt + self.dropout_self(self.self_attn(tgt, tgt, tgt)))  # tgt_mask is left out
+            attended, cross_weights = self.cross_attn(tgt, memory, memory, need_weights=True)
+            tgt = self.norm_cross(tgt + self.dropout_cross(attended))
+            tgt = self.norm_ffn(tgt + self.dropout_ffn(self.ffn(tgt)))
+            return (tgt, cross_weights) if need_weights else tgt
+            """, r"TransformerDecoderLayer.forward does not match.*out differs.*Hint \(out\): three blocks"),
+        "CaptioningTransformer.forward": Bug("""
+            memory = self.image_memory(features)
+            captions = self._check_captions(captions, memory.shape[0])
+            words = self.positional_encoding(self.embedding(captions))
+            out, attention = self.transformer(words, memory, need_weights=True)  # no causal mask
+            scores = self.output(out)
+            return (scores, attention) if return_attention else scores
+            """, r"CaptioningTransformer.forward does not match.*scores differs.*"
+                 r"Hint \(scores\): do the scores of early words change"),
+        "PatchEmbedding.forward": Bug("""
+            patches = x.reshape(x.shape[0], self.num_patches, self.patch_dim)  # pixels of several patches mixed
+            return self.proj(patches)
+            """, r"PatchEmbedding.forward does not match.*the output differs.*Hint: the patches are"),
+    },
 }
 
 # Second classic mistakes, for exercises whose brief names two: each runs the notebook once more

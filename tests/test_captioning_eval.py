@@ -3,9 +3,16 @@
 import numpy as np
 import pytest
 
-from helpers.captioning_eval import bleu_cider, caption_scores, format_scores_table, reference_captions
+from helpers.captioning_eval import (
+    attention_on_named_objects,
+    bleu_cider,
+    caption_scores,
+    format_scores_table,
+    reference_captions,
+)
 from helpers.coco_utils import load_coco_data
 from helpers.data.scene_captioning import build_scene_captioning
+from helpers.data.scenes import Scene, SceneObject
 
 TINY = {"train": 4, "val": 6, "val_novel": 4}
 
@@ -81,3 +88,26 @@ def test_scores_on_the_generated_set(data):
     assert lines[1].split()[-1] == "1.000" and lines[2].split()[-1] == "0.000"
     with pytest.raises(ValueError, match="one caption per image"):
         caption_scores(data, "val", idxs, ["a red circle"])
+
+
+def test_attention_on_named_objects_sums_the_shape_words_weights_over_the_objects_cells():
+    # A 64 x 64 scene on a 4 x 4 grid (16-pixel cells): the green square covers cells (1, 1), (1, 2), (2, 1),
+    # (2, 2); the red circle lies inside cell (0, 3).
+    square = SceneObject("square", "green", "large", (24.0, 24.0), (20, 20, 40, 40), 1.0)
+    circle = SceneObject("circle", "red", "small", (56.0, 8.0), (50, 2, 62, 14), 1.0)
+    scene = Scene((square, circle), image_size=64)
+    words = ["<NULL>", "<START>", "<END>", "a", "green", "box", "left", "of", "red", "circle", "blue", "star"]
+    sampled = np.array([[3, 4, 5, 6, 7, 3, 8, 9, 2, 0],          # a green box left of a red circle <END>
+                        [3, 10, 11, 2, 0, 0, 0, 0, 0, 0]])       # a blue star: no such object, not measured
+    attention = np.full((2, 10, 16), 1 / 16)
+    attention[0, 2] = 0.0
+    attention[0, 2, [5, 6, 9]] = 0.3                              # "box": 0.9 on the square's cells, 0.1 elsewhere
+    attention[0, 2, 0] = 0.1
+    scores = attention_on_named_objects(sampled, attention, [scene, scene], words)
+    # "circle" looks evenly: 1/16 on its one cell, which is 1/16 of the grid.
+    assert scores["count"] == 2
+    assert scores["on_object"] == pytest.approx((0.9 + 1 / 16) / 2)
+    assert scores["uniform"] == pytest.approx((4 / 16 + 1 / 16) / 2)
+
+    with pytest.raises(ValueError, match=r"attention \(N, L, 16\) for the 4x4 grid"):
+        attention_on_named_objects(sampled, attention[:, :, :9], [scene, scene], words)

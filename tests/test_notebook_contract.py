@@ -31,7 +31,8 @@ def test_bugs_name_real_exercises():
 # every notebook with exercises.
 COVERED_NOTEBOOKS = ("knn", "svm", "softmax", "two_layer_net", "features",
                      "FullyConnectedNets", "BatchNormalization", "Dropout", "ConvolutionalNetworks", "PyTorch",
-                     "GANs", "StyleTransfer", "NetworkVisualization", "DetectionSegmentation")
+                     "GANs", "StyleTransfer", "NetworkVisualization", "DetectionSegmentation",
+                     "Transformer_Captioning")
 
 
 def covered_notebooks():

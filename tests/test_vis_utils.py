@@ -1,8 +1,11 @@
-"""The pictures of vis_utils that carry logic: the full-scale figure saved beside a live one."""
+"""The pictures of vis_utils that carry logic: the full-scale figure saved beside a live one, and the
+attention maps laid over an image."""
 
 import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from helpers.vis_utils import full_scale_figure
+from helpers.vis_utils import full_scale_figure, show_attention
 
 
 def test_full_scale_figure_is_saved_at_the_full_scale_and_shown_at_the_quick_scale(tmp_path, capsys):
@@ -51,3 +54,25 @@ def test_draw_boxes_and_precision_recall():
     fig = plot_precision_recall(recall, precision, ["square", "disc"], class_ap=[0.83, np.nan])
     assert len(fig.axes[0].lines) == 1 and "square (AP 0.830)" in fig.axes[0].get_legend().get_texts()[0].get_text()
     plt.close("all")
+
+
+def test_show_attention_draws_one_panel_per_word_and_checks_its_inputs():
+    image = np.zeros((64, 64, 3), dtype=np.uint8)
+    attention = np.full((3, 16), 1 / 16)
+    attention[1] = np.eye(16)[5]                                    # word 1 looks at row 1, column 1
+    fig = show_attention(image, ["a", "red", "circle"], attention, cols=2)
+    drawn = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in drawn] == ["image", "a (max 0.06)", "red (max 1.00)", "circle (max 0.06)"]
+    shade = drawn[2].images[1].get_array()                          # (4, 4, RGBA) over the 64 x 64 image
+    assert shade.shape == (4, 4, 4) and drawn[2].images[1].get_extent() == [0, 64, 64, 0]
+    assert shade[1, 1, 3] == 0 and np.all(np.delete(shade[..., 3].ravel(), 5) > 0.7)
+    plt.close("all")
+
+    with pytest.raises(ValueError, match=r"attention must have shape \(L, P\) with L = 2"):
+        show_attention(image, ["a", "red"], attention)
+    with pytest.raises(ValueError, match="P = 6 positions, not a square grid"):
+        show_attention(image, ["a"], np.ones((1, 6)) / 6)
+    with pytest.raises(ValueError, match=r"grid_shape must be \(h, w\) with h \* w = P = 6"):
+        show_attention(image, ["a"], np.ones((1, 6)) / 6, grid_shape=(2, 2))
+    with pytest.raises(ValueError, match=r"image must have shape \(H, W, 3\)"):
+        show_attention(image[..., 0], ["a"], attention[:1])
