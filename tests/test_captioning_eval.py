@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from helpers.captioning_eval import bleu_cider, caption_scores, format_scores_table, reference_captions
+from helpers.captioning_eval import (
+    bleu_cider,
+    caption_comparison,
+    caption_scores,
+    format_scores_table,
+    reference_captions,
+)
 from helpers.coco_utils import load_coco_data
 from helpers.data.scene_captioning import build_scene_captioning
 
@@ -81,3 +87,15 @@ def test_scores_on_the_generated_set(data):
     assert lines[1].split()[-1] == "1.000" and lines[2].split()[-1] == "0.000"
     with pytest.raises(ValueError, match="one caption per image"):
         caption_scores(data, "val", idxs, ["a red circle"])
+
+
+def test_caption_comparison_shows_reference_generated_and_verdict(data):
+    refs = reference_captions(data, "val", [3, 1])
+    lines = caption_comparison(data, "val", [3, 1], [refs[0][2], "a shape"])
+    assert lines[0] == [f"reference: {refs[0][0]}", f"generated: {refs[0][2]}", "facts: right"]
+    assert lines[1][:2] == [f"reference: {refs[1][0]}", "generated: a shape"]
+    assert lines[1][2].startswith("facts: wrong (")
+    encoded = data["val_captions"][data["val_image_idxs"] == 3][:1, 1:]  # (1, 16) word indices, <START> dropped
+    assert caption_comparison(data, "val", [3], encoded)[0][1] == f"generated: {refs[0][0]}"
+    with pytest.raises(ValueError, match="one caption per image"):
+        caption_comparison(data, "val", [3, 1], ["a red circle"])

@@ -30,7 +30,8 @@ def test_bugs_name_real_exercises():
 # to its reference's. Each notebook joins this tuple once it is converted (issue 13); in the end it is
 # every notebook with exercises.
 COVERED_NOTEBOOKS = ("knn", "svm", "softmax", "two_layer_net", "features",
-                     "FullyConnectedNets", "BatchNormalization", "Dropout", "ConvolutionalNetworks", "PyTorch")
+                     "FullyConnectedNets", "BatchNormalization", "Dropout", "ConvolutionalNetworks", "PyTorch",
+                     "RNN_Captioning")
 
 
 def covered_notebooks():
