@@ -31,7 +31,7 @@ def test_bugs_name_real_exercises():
 # every notebook with exercises.
 COVERED_NOTEBOOKS = ("knn", "svm", "softmax", "two_layer_net", "features",
                      "FullyConnectedNets", "BatchNormalization", "Dropout", "ConvolutionalNetworks", "PyTorch",
-                     "RNN_Captioning")
+                     "RNN_Captioning", "LSTM_Captioning")
 
 
 def covered_notebooks():
