@@ -104,6 +104,37 @@ def caption_scores(data, split, image_idxs, sampled_captions):
     return scores
 
 
+def caption_comparison(data, split, image_idxs, sampled_captions):
+    """
+    Lines to show under sampled images: a reference caption, the generated caption and, on
+    the generated set, the fact checker's verdict (what is wrong, when something is).
+
+    Inputs:
+    - data: The dict of load_coco_data
+    - split: 'train', 'val' (or 'val_novel' on the generated set)
+    - image_idxs: (B,) indices of the images
+    - sampled_captions: (B, T) word indices (e.g. from a captioner's sample) or B strings
+
+    Returns:
+    - List of B lists of strings
+    """
+    image_idxs = np.asarray(image_idxs).reshape(-1)
+    if not isinstance(sampled_captions, (list, tuple)):
+        sampled_captions = decode_captions(np.atleast_2d(np.asarray(sampled_captions)), data["idx_to_word"])
+    if len(sampled_captions) != len(image_idxs):
+        raise ValueError(f"sampled_captions must have one caption per image ({len(image_idxs)}), got "
+                         f"{len(sampled_captions)}")
+    candidates = [_clean(c) for c in sampled_captions]
+    lines = [[f"reference: {refs[0]}", f"generated: {candidate}"]
+             for refs, candidate in zip(reference_captions(data, split, image_idxs), candidates, strict=True)]
+    if data.get("source") == "scenes":
+        for line, candidate, scene in zip(lines, candidates, load_scene_ground_truth(data, split, image_idxs),
+                                          strict=True):
+            verdict = check_caption(candidate, scene)
+            line.append("facts: right" if verdict.correct else f"facts: wrong ({verdict.reason})")
+    return lines
+
+
 def format_scores_table(rows):
     """
     A text table of scores, one row per captioner.

@@ -303,6 +303,40 @@ def load_scene_ground_truth(data, split, image_idxs=None):
     return read_scenes(_scene_folder(data), split, image_idxs)
 
 
+def load_caption_images(data, split, image_idxs):
+    """
+    The images of some captioned images, to show them: the generated scenes from their files,
+    COCO's from their URLs (which needs internet access: an image that cannot be fetched is
+    replaced by a grey square, and the reason is printed once).
+
+    Inputs:
+    - data: The dict of load_coco_data
+    - split: 'train', 'val' (or 'val_novel' on the generated set)
+    - image_idxs: (B,) image indices, e.g. from {split}_image_idxs
+
+    Returns:
+    - images: List of B uint8 arrays of shape (H, W, 3)
+    """
+    if f"{split}_urls" not in data:
+        available = tuple(k[:-len("_urls")] for k in data if k.endswith("_urls"))
+        raise ValueError(f"split must be one of {available}, got {split!r}")
+    image_idxs = np.asarray(image_idxs).reshape(-1)
+    if data.get("source") == "scenes":
+        return list(load_scene_images(data, split, image_idxs))
+    from helpers.image_utils import ImageDownloadError, image_from_url  # imports torch: only when needed
+
+    images, failure = [], None
+    for url in data[f"{split}_urls"][image_idxs]:
+        try:
+            images.append(image_from_url(str(url)))
+        except ImageDownloadError as error:
+            failure = failure or str(error)
+            images.append(np.full((64, 64, 3), 128, dtype=np.uint8))
+    if failure:
+        print(f"Some images could not be shown (grey squares instead): {failure}")
+    return images
+
+
 def image_from_scene_url(url):
     """
     The image behind a scene:// address of the generated set (what {split}_urls hold).

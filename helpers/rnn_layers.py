@@ -13,6 +13,9 @@ product before the loop (for the LSTM (D, 4H): all four gates at once), and in b
 gradients with respect to x, Wx and Wh are one product each after the loop. Inside the
 loop each step does a single (N, H) x (H, H) (LSTM: (H, 4H)) product, and the gates are
 updated in place. Arrays are kept time-major inside, so every step reads contiguous memory.
+The loop's products are small, and a multi-threaded BLAS spends more time synchronizing its
+threads on them than computing (many times more on a busy machine): the loops run them on one
+thread (helpers._blas.blas_threads_for).
 
 Precision. Everything is computed in float64, unless every floating-point input is float32:
 then it stays float32 (twice as fast for the products, about 1e-7 relative precision,
@@ -22,6 +25,7 @@ enough for training but not for numerical gradient checks).
 import numpy as np
 from scipy.special import expit
 
+from helpers._blas import blas_threads_for
 from helpers._checks import as_float_array, check_ndim, check_shape, float_dtype
 
 # ----------------------------------------------------------------------------- validation
@@ -165,10 +169,11 @@ def rnn_forward(x, h0, Wx, Wh, b):
     # The input projections of all steps at once; the loop adds the recurrent term in place.
     hs = (x_tm @ Wx + b).reshape(T, N, H)  # (T, N, H)
     prev_h = h0
-    for t in range(T):
-        hs[t] += prev_h @ Wh
-        np.tanh(hs[t], out=hs[t])
-        prev_h = hs[t]
+    with blas_threads_for(2.0 * N * H * H):
+        for t in range(T):
+            hs[t] += prev_h @ Wh
+            np.tanh(hs[t], out=hs[t])
+            prev_h = hs[t]
     h = np.ascontiguousarray(hs.transpose(1, 0, 2))  # (N, T, H)
     cache = ("rnn", x_tm, h0, Wx, Wh, hs)
     return h, cache
@@ -182,12 +187,13 @@ def _rnn_backward(dout, cache):
     da = np.empty_like(hs)  # (T, N, H): gradient at the tanh's input, per step
     dh_states = np.empty_like(hs)
     dh_next = np.zeros_like(h0)
-    for t in range(T - 1, -1, -1):
-        # h_t feeds the output at step t and the next step: its gradient is the sum of both.
-        dh = dh_states[t]
-        np.add(dout_tm[t], dh_next, out=dh)
-        np.multiply(dh, 1 - hs[t] * hs[t], out=da[t])
-        dh_next = da[t] @ Wh.T
+    with blas_threads_for(2.0 * N * H * H):
+        for t in range(T - 1, -1, -1):
+            # h_t feeds the output at step t and the next step: its gradient is the sum of both.
+            dh = dh_states[t]
+            np.add(dout_tm[t], dh_next, out=dh)
+            np.multiply(dh, 1 - hs[t] * hs[t], out=da[t])
+            dh_next = da[t] @ Wh.T
     da_flat = da.reshape(T * N, H)  # (T*N, H)
     h_prev = np.concatenate([h0[None], hs[:-1]]).reshape(T * N, H)  # (T*N, H): h_{t-1} of every step
     dx = (da_flat @ Wx.T).reshape(T, N, -1).transpose(1, 0, 2)  # (N, T, D)
@@ -343,10 +349,11 @@ def lstm_forward(x, h0, Wx, Wh, b):
     tanh_cs = np.empty_like(cs)
     hs = np.empty_like(cs)
     prev_h, prev_c = h0, np.zeros_like(h0)
-    for t in range(T):
-        gates[t] += prev_h @ Wh
-        _lstm_cell_(gates[t], prev_c, cs[t], tanh_cs[t], hs[t])
-        prev_h, prev_c = hs[t], cs[t]
+    with blas_threads_for(8.0 * N * H * H):
+        for t in range(T):
+            gates[t] += prev_h @ Wh
+            _lstm_cell_(gates[t], prev_c, cs[t], tanh_cs[t], hs[t])
+            prev_h, prev_c = hs[t], cs[t]
     h = np.ascontiguousarray(hs.transpose(1, 0, 2))  # (N, T, H)
     cache = ("lstm", x_tm, h0, Wx, Wh, gates, cs, tanh_cs, hs)
     return h, cache
@@ -362,11 +369,12 @@ def _lstm_backward(dout, cache):
     dh_next = np.zeros_like(h0)
     dc_next = np.zeros_like(h0)
     c0 = np.zeros_like(h0)
-    for t in range(T - 1, -1, -1):
-        dh = dh_states[t]
-        np.add(dout_tm[t], dh_next, out=dh)
-        dc_next = _lstm_cell_backward(dh, dc_next, gates[t], cs[t - 1] if t else c0, tanh_cs[t], da[t])
-        dh_next = da[t] @ Wh.T
+    with blas_threads_for(8.0 * N * H * H):
+        for t in range(T - 1, -1, -1):
+            dh = dh_states[t]
+            np.add(dout_tm[t], dh_next, out=dh)
+            dc_next = _lstm_cell_backward(dh, dc_next, gates[t], cs[t - 1] if t else c0, tanh_cs[t], da[t])
+            dh_next = da[t] @ Wh.T
     da_flat = da.reshape(T * N, 4 * H)  # (T*N, 4H)
     h_prev = np.concatenate([h0[None], hs[:-1]]).reshape(T * N, H)  # (T*N, H): h_{t-1} of every step
     dx = (da_flat @ Wx.T).reshape(T, N, -1).transpose(1, 0, 2)  # (N, T, D)

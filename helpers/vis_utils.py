@@ -1,6 +1,7 @@
-"""Pictures the notebooks show: image grids, examples per class, class templates, curves."""
+"""Pictures the notebooks show: image grids, examples per class, class templates, curves, captioned images."""
 
 import io
+import textwrap
 from math import ceil, sqrt
 from pathlib import Path
 
@@ -448,5 +449,81 @@ def plot_precision_recall(recall, precision, class_names, class_ap=None, title=N
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=8, loc="lower left")
     ax.set_title(title or "precision-recall per class")
+
+
+def show_captioned_images(images, captions, titles=None, columns=4, width=3.0, wrap=34):
+    """
+    Show images in a grid, each with its captions written under it (e.g. the reference
+    captions of a data set, or a reference caption and a generated one).
+
+    Inputs:
+    - images: Array of shape (B, H, W, 3) (uint8, or floats in [0, 1]), or a list of B such images
+    - captions: List of B entries, each a string or a list of strings (one line each, wrapped
+      at `wrap` characters)
+    - titles: Optional list of B titles, shown above the images
+    - columns: Number of images per row
+    - width: Width of one image in inches
+    - wrap: Characters per line of text
+
+    Returns:
+    - The matplotlib figure
+    """
+    if len(images) != len(captions):
+        raise ValueError(f"images and captions must have one entry per image, got {len(images)} images and "
+                         f"{len(captions)} captions")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"titles must have one entry per image ({len(images)}), got {len(titles)}")
+    if len(images) == 0:
+        raise ValueError("images must hold at least one image")
+    texts = []
+    for caption in captions:
+        lines = [caption] if isinstance(caption, str) else list(caption)
+        texts.append("\n".join(textwrap.fill(line, wrap) for line in lines))
+    text_lines = max(text.count("\n") + 1 for text in texts)
+    columns = min(columns, len(images))
+    rows = ceil(len(images) / columns)
+    # Each image gets a square of `width` inches and, below it, room for the longest text.
+    row_height = width + 0.16 * text_lines + (0.3 if titles is not None else 0.0)
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * width, rows * row_height), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, (image, text) in enumerate(zip(images, texts, strict=True)):
+        ax = axes.flat[i]
+        ax.imshow(np.asarray(image))
+        ax.text(0.5, -0.03, text, transform=ax.transAxes, ha="center", va="top", fontsize=8)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gradient_over_time(panels, title=None):
+    """
+    How far back in time the gradient of the last word's loss reaches: the norm of its
+    gradient with respect to the hidden state of every time step, on a log scale, one panel
+    per model family (e.g. vanilla RNN and LSTM side by side, on the same axis range).
+
+    Inputs:
+    - panels: Dict panel title -> dict curve label -> norms, an array of shape (T,) (e.g. from
+      CaptioningRNN.hidden_gradient_norms)
+    - title: Optional title of the figure
+
+    Returns:
+    - The matplotlib figure
+    """
+    if not panels:
+        raise ValueError("panels must hold at least one panel of curves")
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.8), sharey=True, squeeze=False)
+    for ax, (panel, curves) in zip(axes[0], panels.items(), strict=True):
+        for label, norms in curves.items():
+            norms = np.asarray(norms, dtype=float)
+            ax.semilogy(np.arange(len(norms)), norms, marker="o", markersize=3, label=label)
+        ax.set_title(panel)
+        ax.set_xlabel("time step t")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    axes[0, 0].set_ylabel("|| d loss_T / d h_t ||")
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -1000,6 +1000,176 @@ BUGS = {
             return self.proj(patches)
             """, r"PatchEmbedding.forward does not match.*the output differs.*Hint: the patches are"),
     },
+    "RNN_Captioning": {
+        "rnn_step_forward": Bug("""
+            next_h = np.tanh(x @ Wx + prev_h @ Wh.T + b)  # Wh is square: the transpose raises no error
+            return next_h, (x, prev_h, Wx, Wh, next_h)
+            """, r"rnn_step_forward does not match.*next_h differs.*Hint \(next_h\)"),
+        "rnn_step_backward": Bug("""
+            x, prev_h, Wx, Wh, next_h = cache
+            da = dnext_h * (1 - np.tanh(next_h) ** 2)  # next_h already is the tanh: this applies it twice
+            return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+            """, r"rnn_step_backward does not match.*dx differs.*Hint \(dx\)"),
+        "rnn_forward": Bug("""
+            N, T, D = x.shape
+            h = np.zeros((N, T, h0.shape[1]))
+            caches = []
+            for t in range(T):
+                h[:, t], cache = rnn_step_forward(x[:, t], h0, Wx, Wh, b)  # every step starts from h0
+                caches.append(cache)
+            return h, caches
+            """, r"rnn_forward does not match.*h differs.*Hint \(h\)"),
+        "rnn_backward": Bug("""
+            _, x_tm, h0, Wx, Wh, hs = cache  # the cache of rnn_forward (time-major)
+            T, N, H = hs.shape
+            x = x_tm.reshape(T, N, -1)
+            dx = np.zeros((N, T, x.shape[2]))
+            dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(H)
+            for t in reversed(range(T)):
+                prev_h = hs[t - 1] if t > 0 else h0
+                # only the gradient from the output at step t: what step t + 1 sent back is dropped
+                dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(dout[:, t], (x[t], prev_h, Wx, Wh, hs[t]))
+                dWx += dWx_t
+                dWh += dWh_t
+                db += db_t
+            return dx, dprev_h, dWx, dWh, db
+            """, r"rnn_backward does not match.*dh0 differs.*Hint \(dh0\)"),
+        "word_embedding_forward": Bug("""
+            out = W[x.T]  # (T, N, D): time and batch swapped
+            return out, (x, W.shape)
+            """, r"word_embedding_forward does not match.*out has shape \(4, 2, 3\), expected \(2, 4, 3\)"),
+        "word_embedding_backward": Bug("""
+            x, (V, D) = cache
+            dW = np.zeros((V, D))
+            dW[x] += dout  # a repeated word keeps only one of its gradients
+            return dW
+            """, r"word_embedding_backward does not match.*dW differs.*Hint \(dW\)"),
+        "temporal_softmax_loss": Bug("""
+            N, T, V = x.shape
+            x_flat, y_flat = x.reshape(N * T, V), y.reshape(N * T)
+            probs = np.exp(x_flat - x_flat.max(axis=1, keepdims=True))
+            probs /= probs.sum(axis=1, keepdims=True)
+            loss = -np.sum(np.log(probs[np.arange(N * T), y_flat])) / N  # the mask is forgotten: padding counts
+            dx = probs.copy()
+            dx[np.arange(N * T), y_flat] -= 1
+            return loss, (dx / N).reshape(N, T, V)
+            """, r"temporal_softmax_loss does not match.*loss is .*Hint \(loss\)"),
+        "CaptioningRNN.loss": Bug("""
+            captions_in, captions_out = captions[:, :-1], captions[:, 1:]
+            mask = np.ones(captions_out.shape, dtype=bool)  # the <NULL> padding is scored too
+            L, p = self.layers, self.params
+            h0, proj_cache = L["affine_forward"](features, p["W_proj"], p["b_proj"])
+            x, embed_cache = L["word_embedding_forward"](captions_in, p["W_embed"])
+            h, rnn_cache = L["rnn_forward"](x, h0, p["Wx"], p["Wh"], p["b"])
+            scores, vocab_cache = L["temporal_affine_forward"](h, p["W_vocab"], p["b_vocab"])
+            loss, dscores = L["temporal_softmax_loss"](scores, captions_out, mask)
+            grads = {}
+            dh, grads["W_vocab"], grads["b_vocab"] = L["temporal_affine_backward"](dscores, vocab_cache)
+            dx, dh0, grads["Wx"], grads["Wh"], grads["b"] = L["rnn_backward"](dh, rnn_cache)
+            grads["W_embed"] = L["word_embedding_backward"](dx, embed_cache)
+            _, grads["W_proj"], grads["b_proj"] = L["affine_backward"](dh0, proj_cache)
+            return loss, grads
+            """, r"CaptioningRNN.loss does not match.*loss is .*Hint \(loss\)"),
+        "CaptioningRNN.sample": Bug("""
+            p = self.params
+            N = features.shape[0]
+            h = features @ p["W_proj"] + p["b_proj"]
+            captions = np.full((N, max_length), self._null, dtype=np.int64)
+            words = np.full(N, self._start)
+            for t in range(max_length):
+                h, _ = self.layers["rnn_step_forward"](p["W_embed"][words], h, p["Wx"], p["Wh"], p["b"])
+                scores = h @ p["W_vocab"] + p["b_vocab"]
+                scores[:, [self._null, self._start]] = -np.inf
+                captions[:, t] = scores.argmax(axis=1)  # never fed back: every step reads <START> again
+            return captions
+            """, r"CaptioningRNN.sample does not match.*captions differs.*Hint \(captions\)"),
+    },
+    "LSTM_Captioning": {
+        "lstm_step_forward": Bug("""
+            H = prev_h.shape[1]
+            a = x @ Wx + prev_h @ Wh + b
+            i, f = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
+            g, o = np.tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])  # the gate order is i, f, o, g
+            next_c = f * prev_c + i * g
+            next_h = o * np.tanh(next_c)
+            return next_h, next_c, (x, prev_h, prev_c, Wx, Wh, a)
+            """, r"lstm_step_forward does not match.*next_h differs.*next_c differs.*Hint \(next_h\)"),
+        "lstm_step_backward": Bug("""
+            x, prev_h, prev_c, Wx, Wh, gates, tanh_c = cache
+            H = prev_h.shape[1]
+            i, f, o, g = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+            dc = dnext_c  # next_h = o * tanh(next_c) depends on the cell too: that part of its gradient is lost
+            da = np.hstack([dc * g * i * (1 - i), dc * prev_c * f * (1 - f), dnext_h * tanh_c * o * (1 - o),
+                            dc * i * (1 - g ** 2)])
+            return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+            """, r"lstm_step_backward does not match.*dprev_c differs.*Hint \(dprev_c\)"),
+        "lstm_forward": Bug("""
+            N, T, D = x.shape
+            h = np.zeros((N, T, h0.shape[1]))
+            prev_h, caches = h0, []
+            for t in range(T):
+                # the cell state is not carried: every step starts from a cell of zeros
+                prev_h, _, cache = lstm_step_forward(x[:, t], prev_h, np.zeros_like(h0), Wx, Wh, b)
+                h[:, t] = prev_h
+                caches.append(cache)
+            return h, caches
+            """, r"lstm_forward does not match.*h differs.*Hint \(h\)"),
+        "lstm_backward": Bug("""
+            _, x_tm, h0, Wx, Wh, gates, cs, tanh_cs, hs = cache  # the cache of lstm_forward (time-major)
+            T, N, H = hs.shape
+            x = x_tm.reshape(T, N, -1)
+            dx = np.zeros((N, T, x.shape[2]))
+            dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(4 * H)
+            dprev_c = np.zeros((N, H))
+            for t in reversed(range(T)):
+                prev_h = hs[t - 1] if t > 0 else h0
+                prev_c = cs[t - 1] if t > 0 else np.zeros((N, H))
+                # the cell's gradient is carried, but the dprev_h of step t + 1 is dropped
+                dx[:, t], dprev_h, dprev_c, dWx_t, dWh_t, db_t = lstm_step_backward(
+                    dout[:, t], dprev_c, (x[t], prev_h, prev_c, Wx, Wh, gates[t], tanh_cs[t]))
+                dWx += dWx_t
+                dWh += dWh_t
+                db += db_t
+            return dx, dprev_h, dWx, dWh, db
+            """, r"lstm_backward does not match.*dh0 differs.*Hint \(dh0\)"),
+        "CaptioningRNN.loss": Bug("""
+            captions_in, captions_out = captions[:, :-1], captions[:, :-1]  # the targets are not shifted by one
+            mask = captions_out != self._null
+            L, p = self.layers, self.params
+            h0, proj_cache = L["affine_forward"](features, p["W_proj"], p["b_proj"])
+            x, embed_cache = L["word_embedding_forward"](captions_in, p["W_embed"])
+            h, rnn_cache = L[f"{self.cell_type}_forward"](x, h0, p["Wx"], p["Wh"], p["b"])
+            scores, vocab_cache = L["temporal_affine_forward"](h, p["W_vocab"], p["b_vocab"])
+            loss, dscores = L["temporal_softmax_loss"](scores, captions_out, mask)
+            grads = {}
+            dh, grads["W_vocab"], grads["b_vocab"] = L["temporal_affine_backward"](dscores, vocab_cache)
+            dx, dh0, grads["Wx"], grads["Wh"], grads["b"] = L[f"{self.cell_type}_backward"](dh, rnn_cache)
+            grads["W_embed"] = L["word_embedding_backward"](dx, embed_cache)
+            _, grads["W_proj"], grads["b_proj"] = L["affine_backward"](dh0, proj_cache)
+            return loss, grads
+            """, r"CaptioningRNN.loss does not match.*loss is .*Hint \(loss\)"),
+        "CaptioningRNN.sample": Bug("""
+            p = self.params
+            N = features.shape[0]
+            h = features @ p["W_proj"] + p["b_proj"]
+            c = np.zeros_like(h)
+            captions = np.full((N, max_length), self._null, dtype=np.int64)
+            words, done = np.full(N, self._start), np.zeros(N, dtype=bool)
+            for t in range(max_length):
+                x = p["W_embed"][words]
+                if self.cell_type == "lstm":
+                    h, _, _ = self.layers["lstm_step_forward"](x, h, c, p["Wx"], p["Wh"], p["b"])  # c stays zero
+                else:
+                    h, _ = self.layers["rnn_step_forward"](x, h, p["Wx"], p["Wh"], p["b"])
+                scores = h @ p["W_vocab"] + p["b_vocab"]
+                scores[:, [self._null, self._start]] = -np.inf
+                words = scores.argmax(axis=1)
+                words[done] = self._null
+                captions[:, t] = words
+                done |= words == self._end
+            return captions
+            """, r"CaptioningRNN.sample does not match.*captions differs.*Hint \(captions\)"),
+    },
 }
 
 # Second classic mistakes, for exercises whose brief names two: each runs the notebook once more

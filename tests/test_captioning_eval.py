@@ -6,6 +6,7 @@ import pytest
 from helpers.captioning_eval import (
     attention_on_named_objects,
     bleu_cider,
+    caption_comparison,
     caption_scores,
     format_scores_table,
     reference_captions,
@@ -111,3 +112,15 @@ def test_attention_on_named_objects_sums_the_shape_words_weights_over_the_object
 
     with pytest.raises(ValueError, match=r"attention \(N, L, 16\) for the 4x4 grid"):
         attention_on_named_objects(sampled, attention[:, :, :9], [scene, scene], words)
+
+
+def test_caption_comparison_shows_reference_generated_and_verdict(data):
+    refs = reference_captions(data, "val", [3, 1])
+    lines = caption_comparison(data, "val", [3, 1], [refs[0][2], "a shape"])
+    assert lines[0] == [f"reference: {refs[0][0]}", f"generated: {refs[0][2]}", "facts: right"]
+    assert lines[1][:2] == [f"reference: {refs[1][0]}", "generated: a shape"]
+    assert lines[1][2].startswith("facts: wrong (")
+    encoded = data["val_captions"][data["val_image_idxs"] == 3][:1, 1:]  # (1, 16) word indices, <START> dropped
+    assert caption_comparison(data, "val", [3], encoded)[0][1] == f"generated: {refs[0][0]}"
+    with pytest.raises(ValueError, match="one caption per image"):
+        caption_comparison(data, "val", [3, 1], ["a red circle"])

@@ -11,6 +11,7 @@ import pytest
 from helpers.coco_utils import (
     decode_captions,
     image_from_scene_url,
+    load_caption_images,
     load_coco_data,
     load_scene_ground_truth,
     load_scene_images,
@@ -237,6 +238,31 @@ def test_generated_features_come_from_the_encoder(scenes_dir):
     features, grid = encode_images(images)
     np.testing.assert_allclose(data["train_features"], features, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(data["train_grid_features"], grid)
+
+
+def test_caption_images_come_from_the_scene_files_or_the_urls(scenes_dir, coco_dir, monkeypatch, capsys):
+    from helpers import image_utils
+
+    scenes = load_coco_data(base_dir=scenes_dir)
+    shown = load_caption_images(scenes, "val", [4, 1])
+    np.testing.assert_array_equal(np.stack(shown), load_scene_images(scenes, "val", [4, 1]))
+
+    coco = load_coco_data(base_dir=coco_dir)
+    fetched = []
+
+    def fake_image_from_url(url):
+        fetched.append(url)
+        if len(fetched) == 2:
+            raise image_utils.ImageDownloadError(f"could not download {url}: offline")
+        return np.zeros((5, 7, 3), dtype=np.uint8)
+
+    monkeypatch.setattr(image_utils, "image_from_url", fake_image_from_url)
+    images = load_caption_images(coco, "val", [2, 0])
+    assert fetched == list(coco["val_urls"][[2, 0]])
+    assert images[0].shape == (5, 7, 3) and (images[1] == 128).all()
+    assert "could not be shown (grey squares instead): could not download" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="split must be one of"):
+        load_caption_images(coco, "test", [0])
 
 
 def test_scene_data_without_ground_truth_is_explained(coco_dir):

@@ -32,7 +32,7 @@ def test_bugs_name_real_exercises():
 COVERED_NOTEBOOKS = ("knn", "svm", "softmax", "two_layer_net", "features",
                      "FullyConnectedNets", "BatchNormalization", "Dropout", "ConvolutionalNetworks", "PyTorch",
                      "GANs", "StyleTransfer", "NetworkVisualization", "DetectionSegmentation",
-                     "Transformer_Captioning")
+                     "Transformer_Captioning", "RNN_Captioning", "LSTM_Captioning")
 
 
 def covered_notebooks():

@@ -1,11 +1,11 @@
-"""The pictures of vis_utils that carry logic: the full-scale figure saved beside a live one, and the
-attention maps laid over an image."""
+"""The pictures of vis_utils that carry logic: the full-scale figure saved beside a live one, attention maps laid
+over an image, captioned images, the gradient-over-time panels, masks and boxes."""
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from helpers.vis_utils import full_scale_figure, show_attention
+from helpers.vis_utils import full_scale_figure, plot_gradient_over_time, show_attention, show_captioned_images
 
 
 def test_full_scale_figure_is_saved_at_the_full_scale_and_shown_at_the_quick_scale(tmp_path, capsys):
@@ -76,3 +76,27 @@ def test_show_attention_draws_one_panel_per_word_and_checks_its_inputs():
         show_attention(image, ["a"], np.ones((1, 6)) / 6, grid_shape=(2, 2))
     with pytest.raises(ValueError, match=r"image must have shape \(H, W, 3\)"):
         show_attention(image[..., 0], ["a"], attention[:1])
+
+
+def test_show_captioned_images_writes_every_caption_under_its_image():
+    images = np.zeros((3, 8, 8, 3), dtype=np.uint8)
+    fig = show_captioned_images(images, ["a red circle", ["reference: a blue square", "generated: a square"],
+                                         "a star"], titles=["0", "1", "2"], columns=2)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert texts == ["a red circle", "reference: a blue square\ngenerated: a square", "a star"]
+    assert len(fig.axes) == 4 and not fig.axes[3].images  # 2 x 2 grid, the last cell empty
+    plt.close("all")
+
+
+def test_show_captioned_images_rejects_mismatched_lengths():
+    with pytest.raises(ValueError, match="one entry per image, got 2 images and 1 captions"):
+        show_captioned_images(np.zeros((2, 8, 8, 3)), ["only one"])
+
+
+def test_plot_gradient_over_time_draws_one_panel_per_model_on_a_log_scale():
+    fig = plot_gradient_over_time({"RNN": {"trained": np.geomspace(1e-6, 1, 5)},
+                                   "LSTM": {"trained": np.ones(5), "untrained": np.full(5, 0.5)}})
+    assert [ax.get_title() for ax in fig.axes] == ["RNN", "LSTM"]
+    assert [len(ax.lines) for ax in fig.axes] == [1, 2]
+    assert all(ax.get_yscale() == "log" for ax in fig.axes)
+    plt.close("all")
