@@ -449,6 +449,7 @@ def plot_precision_recall(recall, precision, class_names, class_ap=None, title=N
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=8, loc="lower left")
     ax.set_title(title or "precision-recall per class")
+    return fig
 
 
 def show_captioned_images(images, captions, titles=None, columns=4, width=3.0, wrap=34):
