@@ -247,8 +247,10 @@ def test_an_interrupted_copy_leaves_nothing_and_says_how_to_resume(tmp_path):
     for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
                  "t10k-labels-idx1-ubyte.gz"):
         os.mkfifo(mirror / "mnist" / name)  # reading blocks: the copy hangs until it is interrupted
+    # A test run started in the background inherits an ignored SIGINT; the user's terminal does not ignore it.
     process = subprocess.Popen([str(ROOT / "setup_datasets.sh"), "--from", str(mirror), "--dest", str(dest), "mnist"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 30
     while not list(dest.glob(".staging-mnist-*")) and time.time() < deadline:
         time.sleep(0.1)
