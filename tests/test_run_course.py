@@ -7,6 +7,7 @@ import nbformat
 import pytest
 
 from helpers.course import run as run_course
+from helpers.course import scale
 
 
 def write_notebook(path: Path, *sources: str) -> None:
@@ -100,3 +101,19 @@ runpy.run_module("helpers.course.run", run_name="__main__")
     assert result.returncode == 130, result.stderr
     assert "Interrupted before any notebook started: nothing was changed." in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_full_scale_runs_on_a_fixed_thread_count_whatever_the_machine(course, monkeypatch, capsys):
+    # The same count on every machine: a sum split over another number of threads ends in other digits.
+    for variable in scale.BLAS_THREAD_VARIABLES:
+        monkeypatch.setenv(variable, "7")  # restored after the test; run.main sets the kernels' count
+    monkeypatch.setenv("CS231N_SCALE", "full")
+    write_notebook(course / "assignment1" / "knn.ipynb",
+                   "import os\nfrom helpers.course.results import report\nfrom helpers.course.scale import use_scale_threads\n"
+                   "report('knn', blas=int(os.environ['OPENBLAS_NUM_THREADS']), torch_threads=use_scale_threads())")
+    assert run_course.main(["knn"], root=course) == 0
+    results = json.loads((course / "build" / "results.json").read_text())
+    assert results["knn"]["blas"] == results["knn"]["torch_threads"] == scale.FULL_SCALE_THREADS == 2
+    assert scale.scale_threads() == 2
+    monkeypatch.setenv("CS231N_SCALE", "quick")
+    assert scale.scale_threads() == 1

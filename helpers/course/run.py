@@ -35,7 +35,7 @@ from helpers.course.exercise import strict_mode  # noqa: E402
 from helpers.course.jsonstore import read_json, update_json  # noqa: E402
 from helpers.course.kernels import execute_all, running_notebook  # noqa: E402
 from helpers.course.notebooks import course_notebooks  # noqa: E402
-from helpers.course.scale import current_scale  # noqa: E402
+from helpers.course.scale import BLAS_THREAD_VARIABLES, current_scale, scale_threads  # noqa: E402
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -112,6 +112,9 @@ def main(filters: list[str], root: Path | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    # Kernels inherit the environment: NumPy's BLAS (and PyTorch, until a notebook sets its own
+    # count) start with the scale's thread count, so full-scale numbers do not depend on the machine.
+    os.environ.update({variable: str(scale_threads()) for variable in BLAS_THREAD_VARIABLES})
     build = root / "build"
     notebooks = [p for p in course_notebooks(root) if not filters or any(f in p.stem for f in filters)]
     if not notebooks:
