@@ -1,6 +1,6 @@
 """Check that the generated captioning set can be learned from its features.
 
-    CS231N_SCALE=full python tools/check_scene_captioning.py [--cell lstm|rnn] [--iterations N]
+    CS231N_SCALE=full python tools/check_scene_captioning.py [--cell lstm|rnn] [--iterations N] [--oracle]
 
 Trains a small PyTorch captioner with the architecture of CS231n's CaptioningRNN (the image's
 512-d feature -> initial hidden state; word embeddings -> RNN or LSTM -> scores over the
@@ -8,6 +8,10 @@ vocabulary; teacher forcing, softmax loss) on the generated set of the current s
 reports fact accuracy, BLEU-1..4 and CIDEr-D of its greedy captions on val and val_novel.
 This tells whether the course's captioning targets are within reach of the data; it is not the
 course's model (that one is helpers.classifiers.rnn, in NumPy).
+
+With --oracle the captioner reads the scenes' ground truth instead of the encoder's features
+(oracle_features: each object's colour, shape and size one-hot and its centre), which separates
+what the captioner and its recipe can learn from what the features carry.
 """
 
 import argparse
@@ -25,12 +29,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from helpers.captioning_eval import caption_scores, format_scores_table  # noqa: E402
 from helpers.coco_utils import decode_captions, load_coco_data, load_scene_ground_truth  # noqa: E402
-from helpers.data.scenes import check_caption  # noqa: E402
+from helpers.data.scenes import COLORS, MAX_OBJECTS, SHAPES, SIZES, check_caption  # noqa: E402
 
 # Failure reasons of check_caption, by kind.
 _KINDS = [("unparseable", r"unparseable|empty"), ("an object that is not there", r"^there is no"),
           ("wrong size", r" is (small|large), not"), ("false relation", r" is not (left|right|above|below)"),
           ("missing object", r"^does not name"), ("named twice", r"twice")]
+
+
+def oracle_features(scenes):
+    """
+    The ground truth as a feature vector: per object slot (in drawing order) presence, colour,
+    shape and size one-hot, and the centre as a fraction of the image side.
+
+    Returns an array of shape (N, MAX_OBJECTS * (1 + len(COLORS) + len(SHAPES) + len(SIZES) + 2)).
+    """
+    width = 1 + len(COLORS) + len(SHAPES) + len(SIZES) + 2
+    features = np.zeros((len(scenes), MAX_OBJECTS, width), dtype=np.float32)  # (N, slots, width)
+    for n, scene in enumerate(scenes):
+        for k, obj in enumerate(scene.objects):
+            row = features[n, k]
+            row[0] = 1
+            row[1 + COLORS.index(obj.color)] = 1
+            row[1 + len(COLORS) + SHAPES.index(obj.shape)] = 1
+            row[1 + len(COLORS) + len(SHAPES) + SIZES.index(obj.size)] = 1
+            row[-2:] = np.asarray(obj.center) / scene.image_size
+    return features.reshape(len(scenes), -1)  # (N, slots * width)
 
 
 def breakdown(captions, scenes):
@@ -82,10 +106,15 @@ def main():
     parser.add_argument("--hidden", type=int, default=512)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--oracle", action="store_true", help="read the ground truth instead of the features")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     data = load_coco_data()
+    if args.oracle:
+        for split in ("train", "val", "val_novel"):
+            n = len(data[f"{split}_features"])
+            data[f"{split}_features"] = oracle_features(load_scene_ground_truth(data, split, np.arange(n)))
     words = data["idx_to_word"]
     captions = torch.from_numpy(data["train_captions"].astype(np.int64))
     features = torch.from_numpy(data["train_features"])
