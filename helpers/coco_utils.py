@@ -18,12 +18,12 @@ its images and ground truth.
 import json
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from helpers._checks import positive_int
 from helpers.data.paths import datasets_dir, fetch_command
 from helpers.data.scene_captioning import (
+    open_h5,
     read_manifest,
     read_scene_arrays,
     read_scenes,
@@ -125,21 +125,9 @@ def load_coco_data(base_dir=None, max_train=None, pca_features=True):
 
 
 def _read_h5(path: Path, keys, remedy):
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; {remedy}")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as error:
-        raise ValueError(f"{path} is not a readable HDF5 file ({error}): it may be truncated or corrupt; "
-                         f"{remedy}") from error
-    with f:
-        missing = [k for k in keys if k not in f]
-        if missing:
-            raise ValueError(f"{path} lacks {missing}: expected the keys {list(keys)}, found {sorted(f.keys())}")
-        try:
-            return {k: np.asarray(f[k]) for k in f.keys()}
-        except OSError as error:
-            raise ValueError(f"{path}: cannot read its data ({error}): the file may be truncated; {remedy}") from error
+    """Every array of an HDF5 file that must hold `keys` (see open_h5 for the errors)."""
+    with open_h5(path, keys, remedy) as f:
+        return {k: np.asarray(f[k]) for k in f.keys()}
 
 
 def _read_vocab(path: Path, remedy):

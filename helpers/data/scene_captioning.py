@@ -23,6 +23,7 @@ an interrupted build never leaves a folder that is later trusted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -310,6 +311,34 @@ def arrays_to_scenes(arrays, image_size: int, relation_tolerance: float) -> list
     return scenes
 
 
+@contextlib.contextmanager
+def open_h5(path, keys, remedy: str):
+    """
+    An HDF5 file opened for reading, or a clear error that ends with `remedy` (what to do about it).
+
+    Raises FileNotFoundError when the file is missing, and ValueError when it is not a readable
+    HDF5 file (truncated or corrupt), lacks one of `keys`, or fails while the block reads it.
+    """
+    import h5py  # loaded only by the captioning notebooks
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; {remedy}")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as error:
+        raise ValueError(f"{path} is not a readable HDF5 file ({error}): it may be truncated or corrupt; "
+                         f"{remedy}") from error
+    with f:
+        missing = [k for k in keys if k not in f]
+        if missing:
+            raise ValueError(f"{path} lacks {missing}: expected the keys {list(keys)}, found {sorted(f.keys())}")
+        try:
+            yield f
+        except OSError as error:
+            raise ValueError(f"{path}: cannot read its data ({error}): the file may be truncated; {remedy}") from error
+
+
 def read_scene_arrays(folder, split: str, keys=None, image_idxs=None) -> dict:
     """
     Read (some of) the ground-truth arrays of a split of a generated set.
@@ -323,21 +352,11 @@ def read_scene_arrays(folder, split: str, keys=None, image_idxs=None) -> dict:
     Returns:
     - Dict of arrays, rows in the order of image_idxs; plus 'image_size' and 'relation_tolerance'
     """
-    import h5py
-
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     path = Path(folder) / split_files(split)["scenes"]
-    try:
-        f = h5py.File(path, "r")
-    except OSError as error:
-        raise ValueError(f"{path} is not a readable HDF5 file ({error}): it may be truncated; delete {folder} "
-                         f"and it is rebuilt on next use") from error
-    with f:
+    with open_h5(path, keys or (), f"delete {folder} and it is rebuilt on next use") as f:
         keys = list(f.keys()) if keys is None else list(keys)
-        missing = [k for k in keys if k not in f]
-        if missing:
-            raise ValueError(f"{path} has no {missing}: expected the keys of scenes_to_arrays, found {sorted(f)}")
         out = {"image_size": int(f.attrs["image_size"]), "relation_tolerance": float(f.attrs["relation_tolerance"])}
         n = f["num_objects"].shape[0]
         if image_idxs is None:
