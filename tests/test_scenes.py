@@ -257,13 +257,14 @@ def test_encoder_targets_place_each_object_in_its_cell():
     for n, scene in enumerate(scenes):
         k = len(scene.objects)
         assert slots["present"][n].tolist() == [1] * k + [0] * (3 - k)
-        assert [SHAPES[i] for i in slots["shape"][n, :k]] == [o.shape for o in scene.objects]
+        in_order = [scene.objects[i] for i in scene.salience_order()]  # the slots list objects as captions name them
+        assert [SHAPES[i] for i in slots["shape"][n, :k]] == [o.shape for o in in_order]
         assert (slots["color"][n, k:] == -100).all()
-        np.testing.assert_allclose(slots["position"][n, :k].numpy(), np.array([o.center for o in scene.objects]) / 64,
+        np.testing.assert_allclose(slots["position"][n, :k].numpy(), np.array([o.center for o in in_order]) / 64,
                                    rtol=1e-6)
 
 
-def test_slot_loss_matches_objects_in_any_order():
+def test_slot_loss_wants_the_objects_in_salience_order():
     import torch
 
     from helpers.data.scene_encoder import CELL_OUTPUTS, scene_targets, slot_accuracy, slot_loss
@@ -275,14 +276,30 @@ def test_slot_loss_matches_objects_in_any_order():
     for key, (lo, hi) in {"color": (1, 7), "shape": (7, 13), "size": (13, 15)}.items():
         perfect[..., lo:hi] = torch.nn.functional.one_hot(slots[key].clamp(min=0), hi - lo) * 40.0
     perfect[..., 15:] = torch.logit(slots["position"].clamp(1e-6, 1 - 1e-6))
-    shuffled = perfect[:, [2, 0, 1]]  # the slots may hold the objects in any order
-    assert slot_accuracy(shuffled, slots) == pytest.approx(
+    assert slot_accuracy(perfect, slots) == pytest.approx(
         {"count": 1, "color": 1, "shape": 1, "size": 1, "position": 0, "scene": 1}, abs=1e-5)
-    assert slot_loss(shuffled, slots).item() < 1e-3
-    wrong = shuffled.clone()
+    assert slot_loss(perfect, slots).item() < 1e-3
+    wrong = perfect.clone()
     wrong[0, :, 7:13] = wrong[0, :, 7:13].roll(1, dims=-1)  # every shape of scene 0 mistaken
     assert slot_accuracy(wrong, slots)["scene"] == pytest.approx(7 / 8)
     assert slot_loss(wrong, slots).item() > 1
+    several = [n for n, scene in enumerate(scenes) if len(scene.objects) > 1]
+    swapped = perfect.clone()
+    swapped[several] = perfect[several][:, [1, 0, 2]]  # right objects, wrong order: wrong for a captioner
+    assert slot_accuracy(swapped, slots)["scene"] < 1 and slot_loss(swapped, slots).item() > 1
+
+
+def test_salience_order_large_first_then_left_or_top_first():
+    scene = Scene(objects=(
+        SceneObject("circle", "red", "small", (10.0, 40.0), (4, 34, 16, 46), 1.0),
+        SceneObject("square", "blue", "large", (50.0, 40.0), (40, 30, 60, 50), 1.0),
+        SceneObject("star", "green", "small", (12.0, 10.0), (6, 4, 18, 16), 1.0)), image_size=64)
+    # the large square first; of the two small ones, the star is above the circle (they are apart vertically)
+    assert scene.salience_order() == [1, 2, 0]
+    rng = np.random.default_rng(0)
+    for caption in scene_captions(scene, rng):
+        mentions = parse_caption(caption).mentions
+        assert [(m.color, m.shape) for m in mentions] == [("blue", "square"), ("green", "star"), ("red", "circle")]
 
 
 def test_bundled_encoder_is_verified_and_encodes(tmp_path, monkeypatch):
@@ -303,3 +320,14 @@ def test_bundled_encoder_is_verified_and_encodes(tmp_path, monkeypatch):
     monkeypatch.setattr(bundled, "CHECKPOINT_DIR", tmp_path)
     with pytest.raises(bundled.BundledCheckpointError, match="rebuild it with `python tools/train_scene_encoder.py`"):
         load_scene_encoder()
+
+
+def test_every_scene_gets_five_captions_at_least_three_different_all_true():
+    _, _, scenes = generate_scenes(600, "train", seed=231)
+    rng = np.random.default_rng(0)
+    counts = []
+    for scene in scenes:
+        captions = scene_captions(scene, rng)
+        assert len(captions) == 5 and all(check_caption(c, scene).correct for c in captions)
+        counts.append(len(set(captions)))
+    assert min(counts) >= 3 and np.mean(np.array(counts) == 5) > 0.95

@@ -234,7 +234,7 @@ class BundledCheckpoint:
 BUNDLED_CHECKPOINTS: dict[str, BundledCheckpoint] = {
     "scene_encoder": BundledCheckpoint(
         file="scene_encoder.pt",
-        sha256="ca59b3bee4b22ff88e7c2113c2a39c6646289e511f8ac7f45829c3c3b82710b5",
+        sha256="bb21a6123e9b0aca6ed161aebf0226d2988ffcee04de3c2ae39a0e4db000b260",
         command="python tools/train_scene_encoder.py",
         description="the CNN that turns a generated 64x64 scene into a 512-d vector and a 4x4x128 grid "
                     "(helpers.data.scene_encoder), what VGG-16 is to the COCO captioning features",

@@ -8,9 +8,10 @@ It is trained (tools/train_scene_encoder.py) with three heads, used only for tra
 - from each cell of the grid (a 1x1 convolution, so each cell's vector describes its region):
   whether an object's centre lies in the cell, and that object's colour, shape, size and
   position within the cell;
-- from the 512-d vector (a linear layer): the scene's objects as a set of three slots (present,
-  colour, shape, size, position), matched to the objects in whichever order fits best, so the
-  vector holds each object's attributes together, ready for a captioner to read;
+- from the 512-d vector (a linear layer): the scene's objects in three slots (present, colour,
+  shape, size, position), in the order captions name them (Scene.salience_order: large before
+  small, then left to right or top to bottom), so the vector holds each object's attributes
+  together, where a captioner expects them;
 - from the grid max-pooled over positions: which colours and shapes are anywhere in the image
   (the easiest signal for learning what a shape looks like).
 It is trained on scenes of its own, with every colour-shape combination (as VGG-16 saw all of
@@ -19,8 +20,6 @@ committed (helpers/data/checkpoints/scene_encoder.pt) and loaded through helpers
 """
 
 from __future__ import annotations
-
-import itertools
 
 import numpy as np
 import torch
@@ -38,7 +37,6 @@ _SLICES = {"object": slice(0, 1), "color": slice(1, 1 + len(COLORS)),
 _SLICES["offset"] = slice(_SLICES["size"].stop, _SLICES["size"].stop + 2)
 CELL_OUTPUTS = _SLICES["offset"].stop
 SLOTS = MAX_OBJECTS
-_PERMUTATIONS = [list(p) for p in itertools.permutations(range(SLOTS))]
 
 
 def _block(cin, cout, kernel=3, stride=1):
@@ -103,7 +101,7 @@ def scene_targets(scenes, grid_size=4):
     """
     The training targets of a list of scenes. For the grid, each object is assigned to the cell
     that holds its centre (if two share a cell, the one in front wins); for the slots, objects
-    are listed in drawing order, padded to SLOTS.
+    are listed in Scene.salience_order, padded to SLOTS.
 
     Returns a dict of tensors:
     - object: (N, G, G) float, 1 where a cell holds an object's centre
@@ -122,7 +120,9 @@ def scene_targets(scenes, grid_size=4):
              **{k: torch.full((N, SLOTS), -100, dtype=torch.long) for k in ("color", "shape", "size")}}
     for n, scene in enumerate(scenes):
         cell = scene.image_size / grid_size
-        for k, o in enumerate(scene.objects):  # drawing order: later objects overwrite earlier ones
+        slot_of = {i: k for k, i in enumerate(scene.salience_order())}  # object index -> slot
+        for i, o in enumerate(scene.objects):  # drawing order: later objects overwrite earlier ones
+            k = slot_of[i]
             classes = {"color": COLORS.index(o.color), "shape": SHAPES.index(o.shape), "size": SIZES.index(o.size)}
             presence[n, classes["color"]] = presence[n, len(COLORS) + classes["shape"]] = 1
             gx, gy = o.center[0] / cell, o.center[1] / cell
@@ -148,44 +148,37 @@ def encoder_loss(heads, targets):
 
 
 def _slot_losses(pred, slots):
-    """(N, number of orders) loss of the slots against the objects taken in each order."""
+    """(N,) loss of the slots (N, SLOTS, CELL_OUTPUTS) against the objects, slot k against the
+    k-th object in salience order."""
     N = pred.shape[0]
-    out = []
-    for order in _PERMUTATIONS:
-        t = {k: v[:, order] for k, v in slots.items()}
-        present = t["present"]  # (N, SLOTS)
-        loss = F.binary_cross_entropy_with_logits(pred[..., 0], present, reduction="none").sum(1)
-        for key in ("color", "shape", "size"):
-            logits = pred[..., _SLICES[key]]
-            ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), t[key].reshape(-1), reduction="none")
-            loss = loss + ce.view(N, SLOTS).sum(1)  # ignored (absent) entries are 0
-        error = (torch.sigmoid(pred[..., _SLICES["offset"]]) - t["position"]).pow(2).sum(-1)  # (N, SLOTS)
-        loss = loss + 20 * (error * present).sum(1)
-        out.append(loss)
-    return torch.stack(out, 1)
+    present = slots["present"]  # (N, SLOTS)
+    loss = F.binary_cross_entropy_with_logits(pred[..., 0], present, reduction="none").sum(1)
+    for key in ("color", "shape", "size"):
+        logits = pred[..., _SLICES[key]]
+        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), slots[key].reshape(-1), reduction="none")
+        loss = loss + ce.view(N, SLOTS).sum(1)  # ignored (absent) entries are 0
+    error = (torch.sigmoid(pred[..., _SLICES["offset"]]) - slots["position"]).pow(2).sum(-1)  # (N, SLOTS)
+    return loss + 20 * (error * present).sum(1)
 
 
 def slot_loss(pred, slots):
-    """Loss of the slots (N, SLOTS, CELL_OUTPUTS) against the objects in the order that fits best
-    (a set prediction: there are only SLOTS! = 6 orders to try)."""
-    return _slot_losses(pred, slots).min(1).values.mean()
+    """Mean loss of the slots (N, SLOTS, CELL_OUTPUTS) against the objects in salience order."""
+    return _slot_losses(pred, slots).mean()
 
 
 def slot_accuracy(pred, slots):
     """
-    How well the slots describe the scenes, objects matched as in slot_loss: 'count' (slots
-    present = objects), 'color', 'shape', 'size' (per object), 'position' (mean error, as a
-    fraction of the image side), and 'scene' (count, and every colour and shape right).
+    How well the slots describe the scenes, slot k against the k-th object in salience order:
+    'count' (slots present = objects), 'color', 'shape', 'size' (per object), 'position' (mean
+    error, as a fraction of the image side), and 'scene' (count, and every colour and shape right).
     """
-    order = torch.tensor(_PERMUTATIONS)[_slot_losses(pred, slots).argmin(1)]  # (N, SLOTS)
-    t = {k: torch.gather(v, 1, order if v.dim() == 2 else order[..., None].expand_as(v)) for k, v in slots.items()}
-    present = t["present"].bool()
+    present = slots["present"].bool()
     count = ((pred[..., 0] > 0) == present).all(1)
-    right = {k: pred[..., _SLICES[k]].argmax(-1) == t[k] for k in ("color", "shape", "size")}
+    right = {k: pred[..., _SLICES[k]].argmax(-1) == slots[k] for k in ("color", "shape", "size")}
     both = ((right["color"] & right["shape"]) | ~present).all(1)
     result = {"count": count.float().mean().item()}
     result.update({k: v[present].float().mean().item() for k, v in right.items()})
-    result["position"] = (torch.sigmoid(pred[..., _SLICES["offset"]]) - t["position"]).abs()[present].mean().item()
+    result["position"] = (torch.sigmoid(pred[..., _SLICES["offset"]]) - slots["position"]).abs()[present].mean().item()
     result["scene"] = (count & both).float().mean().item()
     return result
 

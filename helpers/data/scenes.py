@@ -8,7 +8,11 @@ relations between them, so a caption can be checked fact by fact.
 
 Captions come from a small grammar (`PRODUCTIONS`) with synonyms and varied word order, e.g.
 "a small red circle left of a large blue square" or "there is a blue square and a red circle
-to its left". `parse_caption` is its exact inverse: it reads a caption back into facts, and
+to its left". Its roles go to the objects in the order people tend to notice them
+(`Scene.salience_order`: large before small, then left to right or top to bottom), so what a caption says next
+is a fact about the image, never about a choice the caption made earlier: a captioner has to
+read the image, not remember which of three objects it happened to start with.
+`parse_caption` is its exact inverse: it reads a caption back into facts, and
 `fact_accuracy` counts the captions that are fully right about their scene.
 
 Everything is deterministic: scene `i` of a split depends only on (seed, split, i), so a small
@@ -29,7 +33,7 @@ from PIL import Image, ImageDraw
 
 from helpers._checks import positive_int
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: caption roles in salience order
 
 SHAPES = ("circle", "square", "triangle", "diamond", "star", "cross")
 COLORS = ("red", "yellow", "green", "cyan", "blue", "purple")
@@ -63,6 +67,7 @@ _OUTLINES = {
               (0.17, 0.5), (-0.17, 0.5), (-0.17, 0.17), (-0.5, 0.17), (-0.5, -0.17), (-0.17, -0.17)),
 }
 
+MIN_DISTINCT_CAPTIONS = 3  # reference captions of an image that differ, at least
 MAX_CAPTION_WORDS = 15  # COCO's captions are (N, 17): <START>, at most 15 words, <END>
 MAX_OBJECTS = 3  # the grammar describes up to three objects within that length
 
@@ -171,6 +176,17 @@ class Scene:
         if abs(xi - xj) >= abs(yi - yj):
             return "left" if xi < xj else "right"
         return "above" if yi < yj else "below"
+
+    def salience_order(self) -> list[int]:
+        """Indices of the objects in the order captions give them roles: large before small, and
+        between two of a size, the one left of or above the other along the axis where they are
+        apart most (never a toss-up: SceneConfig.min_dominance)."""
+        def first(i, j):
+            if self.objects[i].size != self.objects[j].size:
+                return -1 if self.objects[i].size == "large" else 1
+            return -1 if self.dominant_relation(i, j) in ("left", "above") else 1
+
+        return sorted(range(len(self.objects)), key=functools.cmp_to_key(first))
 
     def relations(self) -> list[tuple[int, str, int]]:
         """Every true relation (i, relation, j) between two different objects."""
@@ -450,23 +466,27 @@ def write_caption(scene: Scene, production: str, roles, with_size: bool, rng: np
 
 def scene_captions(scene: Scene, rng: np.random.Generator, num_captions: int = 5) -> list[str]:
     """
-    `num_captions` different reference captions of a scene, each naming every object with its
-    colour and shape, in at most MAX_CAPTION_WORDS words; multi-object captions state relations.
+    `num_captions` reference captions of a scene, each naming every object with its colour and
+    shape, in at most MAX_CAPTION_WORDS words; multi-object captions state relations. They are
+    all different where the grammar can say the scene that many ways; otherwise (a few 3-object
+    scenes, whose roles are fixed and whose sizes do not fit) the distinct ones repeat, as COCO's
+    five captions of an image sometimes do.
 
     Inputs:
     - scene: The Scene
-    - rng: Picks productions, the order of the objects, sizes and synonyms
+    - rng: Picks productions, whether sizes are stated, and synonyms; the roles go to the objects
+      in Scene.salience_order
     - num_captions: How many (at least 3)
 
     Returns:
-    - List of num_captions distinct captions
+    - List of num_captions captions, at least MIN_DISTINCT_CAPTIONS of them distinct
     """
     n = len(scene.objects)
     productions = [p for p in PRODUCTIONS if production_roles(p) == n]
+    roles = scene.salience_order()
     captions: list[str] = []
     for _ in range(50 * num_captions):
         production = productions[rng.integers(len(productions))]
-        roles = [int(k) for k in rng.permutation(n)]
         with_size = bool(rng.random() < SIZE_PROBABILITY)
         caption = write_caption(scene, production, roles, with_size, rng)
         if len(caption.split()) > MAX_CAPTION_WORDS and with_size:
@@ -475,7 +495,9 @@ def scene_captions(scene: Scene, rng: np.random.Generator, num_captions: int = 5
             captions.append(caption)
             if len(captions) == num_captions:
                 return captions
-    raise RuntimeError(f"found only {len(captions)} distinct captions of a {n}-object scene")
+    if len(captions) < min(MIN_DISTINCT_CAPTIONS, num_captions):
+        raise RuntimeError(f"found only {len(captions)} distinct captions of a {n}-object scene")
+    return [captions[k % len(captions)] for k in range(num_captions)]
 
 
 # ----------------------------------------------------------------------------- the parser
