@@ -1,5 +1,6 @@
 """The repository stays clean: notebooks without outputs, ruff-clean code, no committed binaries."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,15 @@ def test_notebook_is_clean(notebook):
     assert not dirty, (f"{notebook.name}: cells {dirty} have outputs or execution counts; "
                        f"run `python tools/clean_notebooks.py {notebook.relative_to(ROOT)}`")
 
+
+
+@pytest.mark.parametrize("notebook", course_notebooks(), ids=lambda p: p.stem)
+def test_pytorch_notebooks_run_on_the_scales_thread_count(notebook):
+    # a notebook that let PyTorch take every core would give other digits on another machine
+    code = "\n".join(c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code")
+    if re.search(r"^(import torch|from torch)\b", code, re.MULTILINE):
+        assert "use_scale_threads()" in code and "torch.set_num_threads" not in code, (
+            f"{notebook.name} imports torch: call helpers.course.scale.use_scale_threads() in its first cell")
 
 def test_ruff_clean():
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)],
