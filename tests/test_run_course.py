@@ -109,7 +109,8 @@ def test_the_full_scale_runs_on_a_fixed_thread_count_whatever_the_machine(course
         monkeypatch.setenv(variable, "7")  # restored after the test; run.main sets the kernels' count
     monkeypatch.setenv("CS231N_SCALE", "full")
     write_notebook(course / "assignment1" / "knn.ipynb",
-                   "import os\nfrom helpers.course.results import report\nfrom helpers.course.scale import use_scale_threads\n"
+                   "import os\nfrom helpers.course.results import report\n"
+                   "from helpers.course.scale import use_scale_threads\n"
                    "report('knn', blas=int(os.environ['OPENBLAS_NUM_THREADS']), torch_threads=use_scale_threads())")
     assert run_course.main(["knn"], root=course) == 0
     results = json.loads((course / "build" / "results.json").read_text())
