@@ -147,8 +147,8 @@ def encoder_loss(heads, targets):
             F.binary_cross_entropy_with_logits(heads["presence"], targets["presence"]))
 
 
-def _slot_losses(pred, slots):
-    """(N,) loss of the slots (N, SLOTS, CELL_OUTPUTS) against the objects, slot k against the
+def slot_loss(pred, slots):
+    """Mean loss of the slots (N, SLOTS, CELL_OUTPUTS) against the objects, slot k against the
     k-th object in salience order."""
     N = pred.shape[0]
     present = slots["present"]  # (N, SLOTS)
@@ -158,12 +158,7 @@ def _slot_losses(pred, slots):
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), slots[key].reshape(-1), reduction="none")
         loss = loss + ce.view(N, SLOTS).sum(1)  # ignored (absent) entries are 0
     error = (torch.sigmoid(pred[..., _SLICES["offset"]]) - slots["position"]).pow(2).sum(-1)  # (N, SLOTS)
-    return loss + 20 * (error * present).sum(1)
-
-
-def slot_loss(pred, slots):
-    """Mean loss of the slots (N, SLOTS, CELL_OUTPUTS) against the objects in salience order."""
-    return _slot_losses(pred, slots).mean()
+    return (loss + 20 * (error * present).sum(1)).mean()
 
 
 def slot_accuracy(pred, slots):
