@@ -10,7 +10,8 @@ This tells whether the course's captioning targets are within reach of the data;
 course's model (that one is helpers.classifiers.rnn, in NumPy).
 
 With --oracle the captioner reads the scenes' ground truth instead of the encoder's features
-(oracle_features: each object's colour, shape and size one-hot and its centre), which separates
+(oracle_features: the encoder's slot targets, each object's colour, shape and size one-hot and
+its centre), which separates
 what the captioner and its recipe can learn from what the features carry.
 """
 
@@ -29,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from helpers.captioning_eval import caption_scores, format_scores_table  # noqa: E402
 from helpers.coco_utils import decode_captions, load_coco_data, load_scene_ground_truth  # noqa: E402
-from helpers.data.scenes import COLORS, MAX_OBJECTS, SHAPES, SIZES, check_caption  # noqa: E402
+from helpers.data.scene_encoder import scene_targets  # noqa: E402
+from helpers.data.scenes import COLORS, SHAPES, SIZES, check_caption  # noqa: E402
 
 # Failure reasons of check_caption, by kind.
 _KINDS = [("unparseable", r"unparseable|empty"), ("an object that is not there", r"^there is no"),
@@ -39,22 +41,17 @@ _KINDS = [("unparseable", r"unparseable|empty"), ("an object that is not there",
 
 def oracle_features(scenes):
     """
-    The ground truth as a feature vector: per object slot (in drawing order) presence, colour,
-    shape and size one-hot, and the centre as a fraction of the image side.
+    The ground truth as a feature vector: the scene encoder's slot targets (objects in salience
+    order, the order captions name them), each slot's presence, colour, shape and size one-hot and
+    its centre as a fraction of the image side.
 
-    Returns an array of shape (N, MAX_OBJECTS * (1 + len(COLORS) + len(SHAPES) + len(SIZES) + 2)).
+    Returns an array of shape (N, SLOTS * (1 + len(COLORS) + len(SHAPES) + len(SIZES) + 2)).
     """
-    width = 1 + len(COLORS) + len(SHAPES) + len(SIZES) + 2
-    features = np.zeros((len(scenes), MAX_OBJECTS, width), dtype=np.float32)  # (N, slots, width)
-    for n, scene in enumerate(scenes):
-        for k, obj in enumerate(scene.objects):
-            row = features[n, k]
-            row[0] = 1
-            row[1 + COLORS.index(obj.color)] = 1
-            row[1 + len(COLORS) + SHAPES.index(obj.shape)] = 1
-            row[1 + len(COLORS) + len(SHAPES) + SIZES.index(obj.size)] = 1
-            row[-2:] = np.asarray(obj.center) / scene.image_size
-    return features.reshape(len(scenes), -1)  # (N, slots * width)
+    slots = scene_targets(scenes)["slots"]
+    one_hot = [nn.functional.one_hot(slots[key].clamp(min=0), len(values)) * slots["present"][..., None]
+               for key, values in (("color", COLORS), ("shape", SHAPES), ("size", SIZES))]  # (N, SLOTS, classes)
+    features = torch.cat([slots["present"][..., None], *one_hot, slots["position"]], dim=-1)  # (N, SLOTS, width)
+    return features.flatten(1).float().numpy()  # (N, SLOTS * width)
 
 
 def breakdown(captions, scenes):
