@@ -19,7 +19,9 @@ def test_notebook_is_clean(notebook):
     dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
     assert not dirty, (f"{notebook.name}: cells {dirty} have outputs or execution counts; "
                        f"run `python tools/clean_notebooks.py {notebook.relative_to(ROOT)}`")
-
+    # e.g. "\approx" written through a Python string without r"": "\a" is the bell character
+    garbled = [i for i, c in enumerate(nb.cells) if re.search(r"[\x00-\x08\x0b-\x1f]", c.source)]
+    assert not garbled, f"{notebook.name}: cells {garbled} hold control characters (an unescaped backslash?)"
 
 
 @pytest.mark.parametrize("notebook", course_notebooks(), ids=lambda p: p.stem)
@@ -29,6 +31,7 @@ def test_pytorch_notebooks_run_on_the_scales_thread_count(notebook):
     if re.search(r"^(import torch|from torch)\b", code, re.MULTILINE):
         assert "use_scale_threads()" in code and "torch.set_num_threads" not in code, (
             f"{notebook.name} imports torch: call helpers.course.scale.use_scale_threads() in its first cell")
+
 
 def test_ruff_clean():
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)],
