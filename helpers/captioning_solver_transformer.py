@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from helpers._checks import non_negative_number, positive_int, positive_number
+from helpers._checks import non_negative_number, number_in, positive_int, positive_number
 
 
 class CaptioningSolverTransformer:
@@ -58,6 +58,8 @@ class CaptioningSolverTransformer:
         - weight_decay: Decoupled weight decay of AdamW (default 0: plain Adam, as in CS231n)
         - batch_size: Size of minibatches used to compute loss and gradient during training (default 100)
         - num_epochs: The number of epochs to run for during training (default 10)
+        - lr_decay: After each epoch the learning rate is multiplied by this, as in CaptioningSolver
+          (default 1.0: constant)
         - grad_clip: Clip the gradients' global norm to this value before each step (default None: off)
         - feature_key: Which features to train on: data[f"train_{feature_key}"] (default "features")
         - device: Where to train (default: where the model's parameters are)
@@ -74,6 +76,7 @@ class CaptioningSolverTransformer:
         self.weight_decay = non_negative_number("weight_decay", kwargs.pop("weight_decay", 0.0))
         self.batch_size = positive_int("batch_size", kwargs.pop("batch_size", 100))
         self.num_epochs = positive_int("num_epochs", kwargs.pop("num_epochs", 10))
+        self.lr_decay = number_in("lr_decay", kwargs.pop("lr_decay", 1.0), 0, 1, low_open=True)
         grad_clip = kwargs.pop("grad_clip", None)
         self.grad_clip = None if grad_clip is None else positive_number("grad_clip", grad_clip)
         self.feature_key = kwargs.pop("feature_key", "features")
@@ -183,6 +186,8 @@ class CaptioningSolverTransformer:
                 t += 1
             self.epoch = epoch + 1
             self.epoch_seconds.append(time.perf_counter() - start)
+            for group in self.optim.param_groups:
+                group["lr"] *= self.lr_decay
         bar.close()
         self.model.eval()
         return self.loss_history

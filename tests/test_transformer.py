@@ -448,6 +448,14 @@ def test_solver_minibatches_are_seeded():
     assert histories[0] == histories[1]
 
 
+def test_solver_decays_the_learning_rate_after_each_epoch():
+    data = _captioning_data()
+    solver = CaptioningSolverTransformer(_tiny_captioner(), data, data["idx_to_word"], learning_rate=1e-2,
+                                         lr_decay=0.5, num_epochs=3, batch_size=4, verbose=False)
+    solver.train()
+    assert [group["lr"] for group in solver.optim.param_groups] == [pytest.approx(1e-2 * 0.5 ** 3)]
+
+
 def test_solver_loss_is_cs231n_masked_mean():
     data = _captioning_data()
     solver = CaptioningSolverTransformer(_tiny_captioner(), data, data["idx_to_word"], verbose=False)
@@ -629,6 +637,8 @@ def test_solver_arguments_and_data_are_checked():
         CaptioningSolverTransformer(model, data, data["idx_to_word"], lr=1e-3)
     with pytest.raises(ValueError, match="learning_rate must be a positive number"):
         CaptioningSolverTransformer(model, data, data["idx_to_word"], learning_rate=-1.0)
+    with pytest.raises(ValueError, match="lr_decay"):
+        CaptioningSolverTransformer(model, data, data["idx_to_word"], lr_decay=0.0)
     with pytest.raises(ValueError, match=r"data is missing \['train_grid'\]"):
         CaptioningSolverTransformer(model, data, data["idx_to_word"], feature_key="grid")
     broken = {**data, "train_image_idxs": data["train_image_idxs"] + 10}
