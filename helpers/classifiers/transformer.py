@@ -309,7 +309,7 @@ class VisionTransformer(nn.Module):
     the patch vectors averaged (mean pooling), and a linear head predicts the class scores.
 
     The defaults are CS231n's model. Two options, off by default, make it train faster on a CPU budget
-    (see helpers.classification_solver_vit.VIT_CIFAR10_RECIPE):
+    (see helpers.classification_solver_vit.VIT_CIFAR10_MODEL):
     - learned_pos: a learned positional embedding instead of the fixed 1-D sinusoidal one (the image is
       2-D; learned embeddings discover the grid's neighbourhoods);
     - final_norm: a LayerNorm on the pooled vector before the head.
