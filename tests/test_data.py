@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
-from helpers.course.results import report
+from helpers.course.results import recorded_results, report
 from helpers.course.scale import current_scale, pick
 from helpers.data import DatasetMissingError, get_CIFAR10_data, get_CIFAR10_linear_data, load_CIFAR10, load_CIFAR_batch
 
@@ -159,10 +159,28 @@ def test_scale_switch(monkeypatch):
 def test_report_merges_results(tmp_path, monkeypatch, capsys):
     path = tmp_path / "results.json"
     monkeypatch.setenv("CS231N_RESULTS_FILE", str(path))
+    monkeypatch.setenv("CS231N_SCALE", "quick")
     report("knn", accuracy_k1=np.float64(0.274))
     report("knn", best_k=np.int64(10))
+    monkeypatch.setenv("CS231N_SCALE", "full")
     report("svm", val_accuracy=0.39)
-    assert json.loads(path.read_text()) == {"knn": {"accuracy_k1": 0.274, "best_k": 10}, "svm": {"val_accuracy": 0.39}}
+    assert json.loads(path.read_text()) == {"knn": {"accuracy_k1": 0.274, "best_k": 10, "scale": "quick"},
+                                            "svm": {"val_accuracy": 0.39, "scale": "full"}}
     assert "[result] knn.accuracy_k1 = 0.2740" in capsys.readouterr().out
     with pytest.raises(ValueError, match="at least one metric"):
         report("knn")
+
+
+def test_recorded_results_join_the_collected_file_and_the_running_notebooks_own(tmp_path, monkeypatch):
+    # under `make run` a notebook reports into a file of its own, and reads the other notebooks' results
+    # from build/results.json
+    collected, own = tmp_path / "results.json", tmp_path / ".results-svm.json"
+    collected.write_text(json.dumps({"knn": {"accuracy_k1": 0.27, "scale": "full"}, "svm": {"val_accuracy": 0.3}}))
+    monkeypatch.setenv("CS231N_RESULTS_FILE", str(own))
+    monkeypatch.setenv("CS231N_SCALE", "full")
+    report("svm", val_accuracy=0.39)
+    assert recorded_results(collected) == {"knn": {"accuracy_k1": 0.27, "scale": "full"},
+                                           "svm": {"val_accuracy": 0.39, "scale": "full"}}
+    monkeypatch.setenv("CS231N_RESULTS_FILE", str(collected))
+    assert recorded_results(collected)["svm"] == {"val_accuracy": 0.3}
+    assert recorded_results(tmp_path / "missing.json") == json.loads(collected.read_text())
