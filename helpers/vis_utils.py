@@ -344,7 +344,7 @@ def full_scale_figure(fig, path, full_scale, dpi=60):
     if full_scale:
         path.parent.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=dpi)
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")  # keep the axis labels whole
         # An adaptive palette keeps pictures of noisy weights small; plots lose nothing visible.
         Image.open(buffer).convert("RGB").quantize(colors=PALETTE_COLORS).save(path, optimize=True)
         print(f"saved the full-scale figure to {path}")

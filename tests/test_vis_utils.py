@@ -25,6 +25,15 @@ def test_full_scale_figure_is_saved_at_the_full_scale_and_shown_at_the_quick_sca
     plt.close("all")
 
 
+def test_full_scale_figure_keeps_labels_outside_the_figure_box(tmp_path):
+    fig = plt.figure(figsize=(4, 3))
+    ax = fig.add_axes((0.1, 0.0, 0.8, 0.9))  # the tick labels and the x label hang below the figure
+    ax.set_xlabel("epoch")
+    full_scale_figure(fig, tmp_path / "curve.png", full_scale=True, dpi=60)
+    assert plt.imread(tmp_path / "curve.png").shape[0] > 3 * 60
+    plt.close("all")
+
+
 def test_mask_to_rgb_colours_each_class():
     import numpy as np
     import pytest
