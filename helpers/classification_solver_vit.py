@@ -2,9 +2,10 @@
 course's small Vision Transformer, sized for the Transformer notebook's target (>= 65% test accuracy in at
 most 15 minutes of training on 2 CPU cores).
 
-The solver is model-agnostic (it trains the course's CNN for the comparison too). Its minibatch loop is
-helpers.pytorch.modules.train_part34, run one epoch at a time; the data, augmentation and loaders come
-from helpers.pytorch.data.
+The solver is model-agnostic (any nn.Module from images to class scores). Its epochs, and those of
+train_comparison_cnn (the CNN the recipe is compared with, on its own optimizer recipe), run through
+train_epochs: helpers.pytorch.modules.train_part34 one epoch at a time, then the test accuracy; the
+data, augmentation and loaders come from helpers.pytorch.data.
 
 The recipe (VIT_CIFAR10_MODEL, VIT_CIFAR10_TRAINING, build_vit_cifar10) departs from CS231n's defaults
 (patch 8, 6 layers, sinusoidal positions, Adam at 1e-4 for 2 epochs, no augmentation) where a short CPU
@@ -36,7 +37,7 @@ from helpers._checks import non_negative_number, number_in, positive_int, positi
 from helpers.classifiers.transformer import VisionTransformer
 from helpers.pytorch.data import augmentation_transform, make_loader
 from helpers.pytorch.modules import check_accuracy_part34, train_part34
-from helpers.pytorch.open_ended import default_autocast_dtype, one_cycle_schedule
+from helpers.pytorch.open_ended import build_open_ended, default_autocast_dtype, one_cycle_schedule
 
 # The ViT of the recipe: 0.55 M parameters.
 VIT_CIFAR10_MODEL = dict(img_size=32, patch_size=4, in_channels=3, embed_dim=128, num_layers=4, num_heads=4,
@@ -50,6 +51,66 @@ VIT_CIFAR10_TRAINING = dict(learning_rate=1e-3, weight_decay=0.05, batch_size=12
 # The CNN it is compared with: helpers.pytorch.open_ended.build_open_ended(widths=...), ResNet9 at a third of
 # the PyTorch notebook's widths (24, 48, 96, 192).
 COMPARISON_CNN_WIDTHS = (8, 16, 32, 64)
+
+
+def train_epochs(model, optimizer, loader_train, loader_test, results, num_epochs, device="cpu", scheduler=None,
+                 label_smoothing=0.0, autocast_dtype=None, progress=False, verbose=True):
+    """
+    Train a classifier for num_epochs epochs (helpers.pytorch.modules.train_part34, one epoch at a time),
+    evaluating on the test loader after each, and record every epoch in `results`: train_loss (mean of the
+    epoch's minibatch losses), test_acc@1, epoch_seconds (wall clock of the training pass) and
+    epoch_cpu_seconds (CPU time of this process, all threads, during it). Prints one line per epoch when
+    verbose.
+
+    Yields:
+    - Each epoch's minibatch losses, once that epoch is recorded
+    """
+    for epoch in range(num_epochs):
+        cpu_start = time.process_time()
+        history = train_part34(model, optimizer, loader_train, device=device, epochs=1, scheduler=scheduler,
+                               label_smoothing=label_smoothing, autocast_dtype=autocast_dtype, progress=progress,
+                               verbose=False)
+        results["epoch_cpu_seconds"].append(time.process_time() - cpu_start)
+        results["epoch_seconds"].append(history["epoch_seconds"][0])
+        results["train_loss"].append(float(np.mean(history["loss"])))
+        results["test_acc@1"].append(check_accuracy_part34(loader_test, model, device, autocast_dtype=autocast_dtype))
+        if verbose:
+            print(f"epoch {epoch + 1}/{num_epochs}: loss {results['train_loss'][-1]:.4f}, "
+                  f"test accuracy {results['test_acc@1'][-1]:.4f}, {results['epoch_seconds'][-1]:.0f} s "
+                  f"({results['epoch_cpu_seconds'][-1]:.0f} s CPU)", flush=True)
+        yield history["loss"]
+
+
+def train_comparison_cnn(train_data, test_data, num_epochs, device="cpu", seed=0, verbose=True):
+    """
+    Train the CNN the ViT recipe is compared with: ResNet9 at COMPARISON_CNN_WIDTHS with the PyTorch
+    notebook's recipe (helpers.pytorch.open_ended: SGD with Nesterov momentum and a one-cycle schedule,
+    batch 256, label smoothing 0.2), on the same augmented images, in the ViT's precision.
+
+    Inputs:
+    - train_data, test_data: Pairs (X, y) of tensors, as for ClassificationSolverViT
+    - num_epochs: Passes over the training set
+    - device: Where to train
+    - seed: Seed of the weights, the shuffling and the augmentation
+    - verbose: Print one line per epoch
+
+    Returns a tuple of:
+    - The trained model
+    - The results dict of train_epochs (train_loss, test_acc@1, epoch_seconds, epoch_cpu_seconds)
+    """
+    X_train, y_train = _check_split("train_data", train_data)
+    X_test, y_test = _check_split("test_data", test_data)
+    loader_train = make_loader(X_train, y_train, batch_size=256, shuffle=True, transform=augmentation_transform(),
+                               seed=seed)
+    loader_test = make_loader(X_test, y_test, batch_size=256)
+    model, optimizer, scheduler = build_open_ended(device, widths=COMPARISON_CNN_WIDTHS, epochs=num_epochs,
+                                                   steps_per_epoch=len(loader_train), seed=seed)
+    results = {"train_loss": [], "test_acc@1": [], "epoch_seconds": [], "epoch_cpu_seconds": []}
+    for _ in train_epochs(model, optimizer, loader_train, loader_test, results, num_epochs, device=device,
+                          scheduler=scheduler, label_smoothing=0.2,
+                          autocast_dtype=VIT_CIFAR10_TRAINING["autocast_dtype"], verbose=verbose):
+        pass
+    return model, results
 
 
 def build_vit_cifar10(seed=0, **overrides):
@@ -176,21 +237,11 @@ class ClassificationSolverViT:
         scheduler = None
         if self.schedule == "one_cycle":
             scheduler = one_cycle_schedule(optimizer, self.num_epochs * len(loader_train), self.warmup_fraction)
-        for epoch in range(self.num_epochs):
-            cpu_start = time.process_time()
-            history = train_part34(self.model, optimizer, loader_train, device=device, epochs=1,
-                                   scheduler=scheduler, label_smoothing=self.label_smoothing,
-                                   autocast_dtype=autocast_dtype, progress=self.progress, verbose=False)
-            self.results["epoch_cpu_seconds"].append(time.process_time() - cpu_start)
-            self.results["epoch_seconds"].append(history["epoch_seconds"][0])
-            self.loss_history += history["loss"]
-            self.results["train_loss"].append(float(np.mean(history["loss"])))
-            acc = check_accuracy_part34(loader_test, self.model, device, autocast_dtype=autocast_dtype)
-            self.results["test_acc@1"].append(acc)
-            self.epoch = epoch + 1
-            if self.verbose:
-                print(f"epoch {epoch + 1}/{self.num_epochs}: loss {self.results['train_loss'][-1]:.4f}, "
-                      f"test accuracy {acc:.4f}, {self.results['epoch_seconds'][-1]:.0f} s "
-                      f"({self.results['epoch_cpu_seconds'][-1]:.0f} s CPU)", flush=True)
+        epochs = train_epochs(self.model, optimizer, loader_train, loader_test, self.results, self.num_epochs,
+                              device=device, scheduler=scheduler, label_smoothing=self.label_smoothing,
+                              autocast_dtype=autocast_dtype, progress=self.progress, verbose=self.verbose)
+        for epoch, losses in enumerate(epochs, 1):
+            self.loss_history += losses
+            self.epoch = epoch
         self.results["best_test_acc"] = max(self.results["test_acc@1"])
         return self.results

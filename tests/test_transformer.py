@@ -20,6 +20,7 @@ from helpers.classification_solver_vit import (
     VIT_CIFAR10_TRAINING,
     ClassificationSolverViT,
     build_vit_cifar10,
+    train_comparison_cnn,
 )
 from helpers.classifiers.transformer import CaptioningTransformer, VisionTransformer
 from helpers.gradient_check import rel_error
@@ -628,6 +629,18 @@ def test_image_size_not_divisible_by_patch_size():
         VisionTransformer(patch_size=6)
     with pytest.raises(ValueError, match=r"x must have shape \(N, C, H, W\) = \(N, 3, 32, 32\), got \(2, 3, 28, 28\)"):
         PatchEmbedding(32, 8)(torch.randn(2, 3, 28, 28))
+
+
+def test_comparison_cnn_is_the_narrow_resnet9_trained_epoch_by_epoch(capsys):
+    torch.manual_seed(0)
+    X, y = torch.randn(24, 3, 32, 32), torch.randint(0, 10, (24,))
+    cnn, results = train_comparison_cnn((X, y), (X[:8], y[:8]), num_epochs=2)
+    assert sum(p.numel() for p in cnn.parameters()) < 150_000  # a third of ResNet9's widths
+    assert {k: len(v) for k, v in results.items()} == {"train_loss": 2, "test_acc@1": 2, "epoch_seconds": 2,
+                                                       "epoch_cpu_seconds": 2}
+    assert all(0 <= a <= 1 for a in results["test_acc@1"]) and "epoch 2/2: loss" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="train_data must be .X, y. with X of shape"):
+        train_comparison_cnn((X, y[:3]), (X, y), num_epochs=1)
 
 
 def test_solver_arguments_and_data_are_checked():

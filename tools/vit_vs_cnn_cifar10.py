@@ -16,20 +16,16 @@ on the same machine and thread count.
 import argparse
 import json
 import os
-import time
 
-import numpy as np
 import torch
 
 from helpers.classification_solver_vit import (
-    COMPARISON_CNN_WIDTHS,
     VIT_CIFAR10_TRAINING,
     ClassificationSolverViT,
     build_vit_cifar10,
+    train_comparison_cnn,
 )
-from helpers.pytorch.data import augmentation_transform, get_CIFAR10_tensors, make_loader
-from helpers.pytorch.modules import check_accuracy_part34, train_part34
-from helpers.pytorch.open_ended import build_open_ended
+from helpers.pytorch.data import get_CIFAR10_tensors
 
 
 def train_vit(data, epochs, seed):
@@ -40,26 +36,8 @@ def train_vit(data, epochs, seed):
 
 
 def train_cnn(data, epochs, seed):
-    # The PyTorch notebook's settings for this model (batch 256, label smoothing 0.2).
-    loader_train = make_loader(data["X_train"], data["y_train"], batch_size=256, shuffle=True,
-                               transform=augmentation_transform(), seed=seed)
-    loader_test = make_loader(data["X_test"], data["y_test"], batch_size=256)
-    model, optimizer, scheduler = build_open_ended("cpu", widths=COMPARISON_CNN_WIDTHS, epochs=epochs,
-                                                   steps_per_epoch=len(loader_train), seed=seed)
-    dtype = None  # float32, as the ViT
-    results = {"train_loss": [], "test_acc@1": [], "epoch_seconds": [], "epoch_cpu_seconds": []}
-    for epoch in range(epochs):
-        cpu_start = time.process_time()
-        history = train_part34(model, optimizer, loader_train, epochs=1, scheduler=scheduler,
-                               label_smoothing=0.2, autocast_dtype=dtype, verbose=False)
-        results["epoch_cpu_seconds"].append(time.process_time() - cpu_start)
-        results["epoch_seconds"].append(history["epoch_seconds"][0])
-        results["train_loss"].append(float(np.mean(history["loss"])))
-        results["test_acc@1"].append(check_accuracy_part34(loader_test, model, autocast_dtype=dtype))
-        print(f"epoch {epoch + 1}/{epochs}: loss {results['train_loss'][-1]:.4f}, test accuracy "
-              f"{results['test_acc@1'][-1]:.4f}, {results['epoch_seconds'][-1]:.0f} s "
-              f"({results['epoch_cpu_seconds'][-1]:.0f} s CPU)", flush=True)
-    return results
+    return train_comparison_cnn((data["X_train"], data["y_train"]), (data["X_test"], data["y_test"]), epochs,
+                                seed=seed)[1]
 
 
 def main():
